@@ -1,0 +1,154 @@
+"""Run a Pulumi program under Pulumi's own mock runtime and return what it registered.
+
+This is not an engine: resources are not created, only recorded with the inputs the real program sends.
+The offline `render` command and the test suite share it, so both see exactly what `pulumi up` would send.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+
+LiveObjects = Mapping[Tuple[str, str], Mapping[str, Any]]
+"""(resource type, id) -> state returned when the program reads an existing object (`Resource.get`)."""
+
+
+@dataclass
+class Record:
+    """One registration as the engine would receive it: type token, logical name, wire inputs."""
+
+    typ: str
+    name: str
+    inputs: Dict[str, Any]
+    custom: bool
+    resource_id: Optional[str] = None
+    provider: Optional[str] = None
+    transforms: List[Any] = field(default_factory=list)
+
+    @property
+    def read(self) -> bool:
+        """True when the program read an existing object instead of declaring one."""
+        return bool(self.resource_id)
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echo inputs back as outputs, fill in what providers compute, and serve reads from `live`."""
+
+    def __init__(self, live: Optional[LiveObjects] = None) -> None:
+        self.records: List[Record] = []
+        self.live = dict(live or {})
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[Optional[str], dict]:
+        """Record the registration and return plausible outputs."""
+        record = Record(
+            typ=args.typ,
+            name=args.name,
+            inputs=dict(args.inputs),
+            custom=args.custom,
+            resource_id=args.resource_id or None,
+            provider=args.provider or None,
+            transforms=list(getattr(args, "transforms", None) or []),
+        )
+        self.records.append(record)
+        if record.read:
+            state = self.live.get((args.typ, args.resource_id))
+            return args.resource_id, dict(state) if state is not None else dict(args.inputs)
+        return self._created(args)
+
+    def _created(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[str, dict]:
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomId:RandomId":
+            # Provider-computed: absent under mocks unless supplied (it would silently be None otherwise).
+            state.update(hex="0a1b2c3d", b64Url="ChssPQ", b64Std="ChssPQ==", dec="169552957")
+            return f"{args.name}-id", state
+        metadata = state.get("metadata")
+        if args.typ.startswith("kubernetes:") and isinstance(metadata, dict):
+            if not metadata.get("name"):
+                # The provider autonames objects without metadata.name as <logical name>-<random suffix>.
+                metadata = {**metadata, "name": f"{args.name}-mock1234"}
+                state["metadata"] = metadata
+            namespace = metadata.get("namespace")
+            return (f"{namespace}/{metadata['name']}" if namespace else metadata["name"]), state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Tuple[dict, Optional[list]]:
+        """No invokes are expected; answer empty rather than fail a program that adds one."""
+        return {}, None
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: List[Tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelname.lower(), record.getMessage()))
+
+
+@dataclass
+class Run:
+    """What one program run registered, logged and exported."""
+
+    records: List[Record]
+    logs: List[Tuple[str, str]]
+    outputs: Dict[str, Any]
+    secret_outputs: List[str]
+    stack_transforms: List[Any]
+
+    @property
+    def warnings(self) -> List[str]:
+        """Messages the program sent with pulumi.log.warn."""
+        return [message for level, message in self.logs if level == "warning"]
+
+    def of_type(self, typ: str) -> List[Record]:
+        """Declared (not read) resources of one type token."""
+        return [r for r in self.records if r.typ == typ and not r.read]
+
+
+def run_program(
+    program: Callable[[], Any],
+    *,
+    project: str = "registry-credentials",
+    stack: str = "test",
+    config: Optional[Mapping[str, str]] = None,
+    secret_keys: Sequence[str] = (),
+    live: Optional[LiveObjects] = None,
+    preview: bool = False,
+) -> Run:
+    """Run `program` under mocks with the given config (full `project:key` names, JSON for objects)."""
+    mocks = RecordingMocks(live)
+    monitor = pulumi_mocks.MockMonitor(mocks)
+    capture = _Capture()
+    logger = logging.getLogger(f"registry_credentials.mockrun.{id(capture)}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(capture)
+    old = pulumi_settings.SETTINGS
+    old_root = pulumi_settings.get_root_resource()
+    pulumi_settings.ROOT.set(None)
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
+    set_all_config(dict(config or {}), list(secret_keys))
+    outputs: Dict[str, Any] = {}
+    secret_outputs: List[str] = []
+
+    async def body() -> None:
+        program()
+        root = pulumi_settings.get_root_resource()
+        for key, value in dict(getattr(root, "outputs", {}) or {}).items():
+            output = pulumi.Output.from_input(value)
+            outputs[key] = await output.future()
+            if await output.is_secret():
+                secret_outputs.append(key)
+
+    try:
+        pulumi.runtime.test(body)()
+    finally:
+        set_all_config({}, [])
+        pulumi_settings.configure(old)
+        pulumi_settings.ROOT.set(old_root)
+        logger.removeHandler(capture)
+    return Run(mocks.records, capture.messages, outputs, secret_outputs, monitor.get_registered_transforms())

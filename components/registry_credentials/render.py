@@ -1,0 +1,126 @@
+"""Offline `render`: run the real stack program under Pulumi's mocks and write the manifests `pulumi up` would apply."""
+
+import json
+import re
+import runpy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List
+
+import yaml
+from pulumi.runtime import rpc
+
+from .mockrun import Record, Run, run_program
+from .stack_files import PLACEHOLDER, StackConfig, object_value
+
+_TOP_KEYS = ("apiVersion", "kind", "metadata")
+
+
+@dataclass
+class Manifest:
+    """One Kubernetes object from a recorded registration, secrets replaced by PLACEHOLDER."""
+
+    typ: str
+    logical_name: str
+    body: Dict[str, Any]
+
+    @property
+    def is_patch(self) -> bool:
+        """True for pulumi-kubernetes `*Patch` resources (server-side apply patches of existing objects)."""
+        return self.typ.endswith("Patch")
+
+    def filename(self, index: int) -> str:
+        """A stable, readable file name, like the provider's render mode uses."""
+        meta = self.body.get("metadata") or {}
+        parts = [self.body.get("kind", "object"), meta.get("namespace") or "", meta.get("name") or self.logical_name]
+        stem = "-".join(p for p in parts if p)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).lower()
+        return f"{index:02d}-{stem}{'-patch' if self.is_patch else ''}.yaml"
+
+    def to_yaml(self) -> str:
+        """The manifest as YAML, with a comment saying which Pulumi resource sends it."""
+        note = " (server-side apply patch of an existing object)" if self.is_patch else ""
+        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.safe_dump(self.body, sort_keys=False)
+
+
+def redact(value: Any) -> Any:
+    """Return `value` with every RPC-secret subtree replaced by PLACEHOLDER (keys of a secret map kept)."""
+    if rpc.is_rpc_secret(value):
+        inner = rpc.unwrap_rpc_secret(value)
+        if isinstance(inner, dict):
+            return {k: PLACEHOLDER for k in inner}
+        return PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def manifests(records: List[Record]) -> List[Manifest]:
+    """Kubernetes objects the program declares, in registration order."""
+    result = []
+    for record in records:
+        if not record.custom or record.read or not record.typ.startswith("kubernetes:"):
+            continue
+        body = redact(record.inputs)
+        ordered = {k: body[k] for k in _TOP_KEYS if k in body}
+        ordered.update({k: v for k, v in body.items() if k not in ordered})
+        result.append(Manifest(record.typ, record.name, ordered))
+    return result
+
+
+def fill_unset_passwords(config: StackConfig) -> None:
+    """Give every registry without a stored password the placeholder, so render works before secrets are set."""
+    registries = object_value(config, "registries")
+    if not isinstance(registries, list):
+        return
+    passwords = object_value(config, "passwords") or {}
+    if not isinstance(passwords, dict):
+        return
+    for registry in registries:
+        name = registry.get("name") if isinstance(registry, dict) else None
+        if isinstance(name, str) and name not in passwords:
+            passwords[name] = PLACEHOLDER
+            config.unset_secrets.append(f"passwords.{name}")
+    key = config.full_key("passwords")
+    config.values[key] = json.dumps(passwords)
+    if key not in config.secret_keys:
+        config.secret_keys.append(key)
+
+
+def run_stack(config: StackConfig) -> Run:
+    """Run the project's `__main__.py` under mocks with this stack's (redacted) config."""
+    fill_unset_passwords(config)
+    main = config.project_dir / "__main__.py"
+    sys.path.insert(0, str(config.project_dir))
+    try:
+        return run_program(
+            lambda: runpy.run_path(str(main), run_name="__main__"),
+            project=config.project,
+            stack=config.stack,
+            config=config.values,
+            secret_keys=config.secret_keys,
+        )
+    finally:
+        sys.path.remove(str(config.project_dir))
+
+
+def write(found: List[Manifest], out: Path) -> List[Path]:
+    """Write one file per manifest into `out` (created 0700; files 0600, as the provider's render mode does)."""
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for stale in out.glob("[0-9][0-9]-*.yaml"):
+        stale.unlink()
+    paths = []
+    for index, manifest in enumerate(found):
+        path = out / manifest.filename(index)
+        path.write_text(manifest.to_yaml())
+        path.chmod(0o600)
+        paths.append(path)
+    return paths
+
+
+def as_stream(found: List[Manifest]) -> str:
+    """All manifests as one multi-document YAML stream."""
+    return "---\n".join(m.to_yaml() for m in found)

@@ -1,0 +1,104 @@
+"""Read the stack's configuration into RegistryCredentialsArgs, failing with one message that says how to fix it."""
+
+import re
+from typing import Any, Dict, List, Mapping
+
+import pulumi
+from pulumi.runtime.config import is_config_secret
+
+from .args import NamespaceArgs, RegistryArgs, RegistryCredentialsArgs
+from .errors import ConfigError
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
+_NAMESPACE_KEYS = {"name": "name"}
+
+
+def password_command(name: str) -> str:
+    """The exact command that stores a registry's password as a secret."""
+    return f"pulumi config set --secret --path 'passwords.{name}' '<password>'"
+
+
+def load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
+    """Build the component's args from stack config; passwords come only from the secret `passwords` object."""
+    raw = config.get_object("registries")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(
+            f"{config.full_key('registries')}: set a list of registries in stacks/Pulumi.<stack>.yaml, e.g. "
+            "[{name: harbor, server: harbor.example.com, username: robot-puller}]"
+        )
+    passwords = _load_passwords(config)
+    registries: List[RegistryArgs] = []
+    names: List[str] = []
+    for index, item in enumerate(raw):
+        registries.append(_registry(index, item, passwords, names))
+    unknown = sorted(set(passwords) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"passwords.{unknown[0]}: no registry is named {unknown[0]!r}; names are {', '.join(names)}"
+        )
+    args: RegistryCredentialsArgs = {
+        "registries": registries,
+        "namespaces": _namespaces(config.get_object("namespaces") or []),
+    }
+    secret_name = config.get("secretName")
+    if secret_name:
+        args["secret_name"] = secret_name
+    return args
+
+
+def _load_passwords(config: pulumi.Config) -> Dict[str, str]:
+    key = config.full_key("passwords")
+    passwords = config.get_object("passwords") or {}
+    if not isinstance(passwords, dict):
+        raise ConfigError(f"{key}: must be an object of registry name -> password, set with {password_command('NAME')}")
+    if passwords and not is_config_secret(key):
+        raise ConfigError(
+            f"{key}: is stored in plain text. Remove it (pulumi config rm passwords) and set each password "
+            f"with {password_command('NAME')}"
+        )
+    return passwords
+
+
+def _registry(index: int, item: Any, passwords: Mapping[str, Any], names: List[str]) -> RegistryArgs:
+    where = f"registries[{index}]"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: expected {{name, server, username[, email]}}")
+    name = item.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"{where}.name: set a short id such as 'harbor' (lowercase letters, digits, '-', '_'); it names the "
+            "registry's password in the secret `passwords` object"
+        )
+    if name in names:
+        raise ConfigError(f"{where}.name: {name!r} is used twice; give each registry its own name")
+    names.append(name)
+    if "password" in item:
+        raise ConfigError(
+            f"{where}.password: never put a password in registries (it would be stored in plain text); "
+            f"remove it and run {password_command(name)}"
+        )
+    password = passwords.get(name)
+    if not isinstance(password, str) or not password:
+        raise ConfigError(f"passwords.{name}: the password of registry {name!r} is not set; run {password_command(name)}")
+    registry: RegistryArgs = {key: value for key, value in item.items() if key != "name"}  # type: ignore[assignment]
+    # Secret from the moment it leaves config: nothing downstream ever sees it as a plain value.
+    registry["password"] = pulumi.Output.secret(password)
+    return registry
+
+
+def _namespaces(raw: Any) -> List[NamespaceArgs]:
+    if not isinstance(raw, list):
+        raise ConfigError("namespaces: must be a list such as [{name: apps}]")
+    result: List[NamespaceArgs] = []
+    for index, item in enumerate(raw):
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            raise ConfigError(f"namespaces[{index}]: expected {{name: ...}} or a namespace name")
+        unknown = sorted(set(item) - set(_NAMESPACE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"namespaces[{index}].{unknown[0]}: unknown setting; allowed: {', '.join(sorted(_NAMESPACE_KEYS))}"
+            )
+        result.append({_NAMESPACE_KEYS[key]: value for key, value in item.items()})  # type: ignore[misc]
+    return result
