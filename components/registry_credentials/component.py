@@ -1,6 +1,7 @@
 """The RegistryCredentials component: wires the pure credential model to Kubernetes resources."""
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,6 +15,21 @@ TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
+
+
+class InvalidConfigError(ConfigError, pulumi.RunError):
+    """A ConfigError that `pulumi preview` prints as one clear line, without a stack trace."""
+
+
+@contextmanager
+def reported_at_preview() -> Iterator[None]:
+    """Re-raise ConfigError as InvalidConfigError so the engine shows just the message."""
+    try:
+        yield
+    except InvalidConfigError:
+        raise
+    except ConfigError as err:
+        raise InvalidConfigError(str(err)) from None
 
 
 class RegistryCredentials(pulumi.ComponentResource):
@@ -30,14 +46,15 @@ class RegistryCredentials(pulumi.ComponentResource):
         self, name: str, args: RegistryCredentialsArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
         # Everything is checked before super().__init__ so a bad configuration registers nothing at all.
-        checked = _check_registries(args.get("registries"))
-        namespaces = _check_namespaces(args.get("namespaces"))
-        secret_name = check_dns_subdomain("secret_name", args.get("secret_name", name))
-        labels = {
-            MANAGED_BY_LABEL: "pulumi",
-            PART_OF_LABEL: "registry-credentials",
-            INSTANCE_LABEL: check_label_value("component name", name),
-        }
+        with reported_at_preview():
+            checked = _check_registries(args.get("registries"))
+            namespaces = _check_namespaces(args.get("namespaces"))
+            secret_name = check_dns_subdomain("secret_name", args.get("secret_name", name))
+            labels = {
+                MANAGED_BY_LABEL: "pulumi",
+                PART_OF_LABEL: "registry-credentials",
+                INSTANCE_LABEL: check_label_value("component name", name),
+            }
         super().__init__(TYPE_TOKEN, name, None, opts)
         for warning in checked.warnings:
             pulumi.log.warn(warning, resource=self)
@@ -97,4 +114,4 @@ def _check_namespaces(namespaces: Any) -> List[NamespaceArgs]:
     return result
 
 
-__all__ = ["RegistryCredentials", "RegistryCredentialsArgs", "RegistryArgs", "NamespaceArgs", "TYPE_TOKEN"]
+__all__ = ["InvalidConfigError", "RegistryCredentials", "RegistryCredentialsArgs", "RegistryArgs", "NamespaceArgs", "TYPE_TOKEN"]

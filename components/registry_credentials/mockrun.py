@@ -98,6 +98,7 @@ class Run:
     outputs: Dict[str, Any]
     secret_outputs: List[str]
     stack_transforms: List[Any]
+    urns: List[str]
 
     @property
     def warnings(self) -> List[str]:
@@ -118,9 +119,13 @@ def run_program(
     secret_keys: Sequence[str] = (),
     live: Optional[LiveObjects] = None,
     preview: bool = False,
+    mocks: Optional[RecordingMocks] = None,
 ) -> Run:
-    """Run `program` under mocks with the given config (full `project:key` names, JSON for objects)."""
-    mocks = RecordingMocks(live)
+    """Run `program` under mocks with the given config (full `project:key` names, JSON for objects).
+
+    Pass your own `mocks` to inspect what was registered even when the program raises.
+    """
+    mocks = mocks if mocks is not None else RecordingMocks(live)
     monitor = pulumi_mocks.MockMonitor(mocks)
     capture = _Capture()
     logger = logging.getLogger(f"registry_credentials.mockrun.{id(capture)}")
@@ -151,4 +156,11 @@ def run_program(
         pulumi_settings.configure(old)
         pulumi_settings.ROOT.set(old_root)
         logger.removeHandler(capture)
-    return Run(mocks.records, capture.messages, outputs, secret_outputs, monitor.get_registered_transforms())
+    return Run(
+        records=mocks.records,
+        logs=[(level, message) for level, message in capture.messages if level != "debug"],
+        outputs=outputs,
+        secret_outputs=secret_outputs,
+        stack_transforms=monitor.get_registered_transforms(),
+        urns=list(monitor.get_registered_resources()),
+    )

@@ -7,6 +7,7 @@ import pulumi
 from pulumi.runtime.config import is_config_secret
 
 from .args import NamespaceArgs, RegistryArgs, RegistryCredentialsArgs
+from .component import reported_at_preview
 from .errors import ConfigError
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
@@ -20,6 +21,11 @@ def password_command(name: str) -> str:
 
 def load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     """Build the component's args from stack config; passwords come only from the secret `passwords` object."""
+    with reported_at_preview():
+        return _load_args(config)
+
+
+def _load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     raw = config.get_object("registries")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(

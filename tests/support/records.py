@@ -1,0 +1,53 @@
+"""Helpers to read what Pulumi's mocks recorded: unwrap secrets, scan for plaintext, validate manifests."""
+
+import json
+from typing import Any, Iterable, List
+
+import kubernetes_validate
+from pulumi.runtime import rpc
+
+from registry_credentials.mockrun import Record, Run
+
+K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
+"""Kubernetes 1.29 and the newest schema kubernetes-validate ships."""
+
+
+def unwrap(value: Any) -> Any:
+    """Recursively remove RPC secret envelopes, returning the plain value."""
+    if rpc.is_rpc_secret(value):
+        return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def without_secrets(value: Any) -> Any:
+    """Drop every RPC-secret subtree, leaving only what Pulumi would store and show in plain text."""
+    if rpc.is_rpc_secret(value):
+        return "<secret>"
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
+def plaintext_of(run: Run) -> str:
+    """Everything a run exposes in plain text: non-secret inputs, non-secret outputs, every log line."""
+    parts = [json.dumps(without_secrets(r.inputs), default=str) + r.name for r in run.records]
+    parts += [json.dumps(v, default=str) for k, v in run.outputs.items() if k not in run.secret_outputs]
+    parts += [message for _, message in run.logs]
+    return "\n".join(parts)
+
+
+def manifest_bodies(records: Iterable[Record]) -> List[dict]:
+    """Plain manifests of declared Kubernetes objects (Patch resources included, as the object kind)."""
+    return [unwrap(r.inputs) for r in records if r.custom and not r.read and r.typ.startswith("kubernetes:")]
+
+
+def validate_strict(body: dict) -> None:
+    """Raise kubernetes_validate.ValidationError unless `body` is valid for every version in K8S_VERSIONS."""
+    for version in K8S_VERSIONS:
+        kubernetes_validate.validate(body, version, strict=True)

@@ -1,0 +1,28 @@
+"""Run the real stack program (`__main__.py`) under mocks with a given stack config."""
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from registry_credentials.mockrun import RecordingMocks, Run, run_program
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT = "registry-credentials"
+
+
+def config_of(values: Mapping[str, Any]) -> dict:
+    """Stack config as the engine passes it: `project:key` names, JSON text for objects."""
+    return {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def run_stack_program(values: Mapping[str, Any], secret: bool = True, mocks: Optional[RecordingMocks] = None) -> Run:
+    """Run __main__.py with `values`; `passwords` is a secret key unless secret=False."""
+    secret_keys = [f"{PROJECT}:passwords"] if secret else []
+    return run_program(
+        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
+        project=PROJECT,
+        config=config_of(values),
+        secret_keys=secret_keys,
+        mocks=mocks,
+    )

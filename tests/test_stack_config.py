@@ -1,0 +1,61 @@
+"""The stack program reads config into the component, and rejects bad config with a fix-it message."""
+
+import pytest
+from pulumi.runtime import rpc
+
+from registry_credentials import ConfigError
+from registry_credentials.mockrun import RecordingMocks
+from support.records import plaintext_of
+from support.stack import run_stack_program
+
+PASSWORD = "Harb0r-robot-S3cret"
+GOOD = {
+    "registries": [{"name": "harbor", "server": "harbor.example.com", "username": "robot$apps+puller"}],
+    "passwords": {"harbor": PASSWORD},
+    "namespaces": [{"name": "apps"}, "basic"],
+}
+
+
+def test_stack_program_builds_the_component_from_config():
+    result = run_stack_program(GOOD)
+    secrets = result.of_type("kubernetes:core/v1:Secret")
+    assert [(s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]) for s in secrets] == [
+        ("apps", "registry-credentials"), ("basic", "registry-credentials")]
+    assert all(rpc.is_rpc_secret(s.inputs["data"]) for s in secrets)
+    assert result.outputs["secretNames"] == {"apps": "registry-credentials", "basic": "registry-credentials"}
+    assert PASSWORD not in plaintext_of(result)
+
+
+def test_secret_name_from_config():
+    result = run_stack_program({**GOOD, "secretName": "harbor-pull"})
+    assert {s.inputs["metadata"]["name"] for s in result.of_type("kubernetes:core/v1:Secret")} == {"harbor-pull"}
+
+
+BAD_CONFIG = [
+    ({"registries": []}, "registry-credentials:registries: set a list"),
+    ({**GOOD, "passwords": {}}, "pulumi config set --secret --path 'passwords.harbor'"),
+    ({**GOOD, "passwords": {"harbor": PASSWORD, "quay": "x"}}, "passwords.quay: no registry is named"),
+    ({**GOOD, "registries": [{**GOOD["registries"][0], "password": PASSWORD}]}, "never put a password in registries"),
+    ({**GOOD, "registries": [{"server": "r.io", "username": "u"}]}, "registries[0].name"),
+    ({**GOOD, "registries": GOOD["registries"] * 2}, "is used twice"),
+    ({**GOOD, "namespaces": [{"name": "apps", "sa": "x"}]}, "namespaces[0].sa: unknown setting"),
+    ({**GOOD, "registries": [{**GOOD["registries"][0], "server": "hub docker"}]}, "server: cannot be parsed"),
+]
+
+
+@pytest.mark.parametrize("values, message", BAD_CONFIG, ids=[m[:40] for _, m in BAD_CONFIG])
+def test_bad_config_fails_with_one_message_and_registers_nothing(values, message):
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as raised:
+        run_stack_program(values, mocks=mocks)
+    assert message in str(raised.value)
+    assert PASSWORD not in str(raised.value)
+    assert mocks.records == []
+
+
+def test_passwords_stored_in_plain_text_are_refused():
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as raised:
+        run_stack_program(GOOD, secret=False, mocks=mocks)
+    assert "stored in plain text" in str(raised.value)
+    assert mocks.records == []
