@@ -40,7 +40,7 @@ def forbidden_strings():
 
 def test_one_dockerconfigjson_secret_per_namespace():
     result = run()
-    secrets = result.of_type(SECRET_TYPE)
+    secrets = sorted(result.of_type(SECRET_TYPE), key=lambda r: r.name)
     assert [s.name for s in secrets] == ["rc:apps", "rc:basic"]
     for secret, namespace in zip(secrets, ["apps", "basic"]):
         inputs = unwrap(secret.inputs)
@@ -110,12 +110,13 @@ def test_children_inherit_the_callers_provider_so_one_stack_can_serve_two_cluste
 def test_every_child_is_parented_to_the_component():
     result = run()
     children = [urn for urn in result.urns if "::rc:" in urn]
-    assert children and all("RegistryCredentials$kubernetes:core/v1:Secret::" in urn for urn in children)
+    assert len(children) == 6  # 2 Secrets, 2 live reads, 2 default ServiceAccount patches
+    assert all("::registry-credentials:index:RegistryCredentials$kubernetes:core/v1:" in urn for urn in children)
 
 
 def test_manifests_validate_strictly():
     bodies = manifest_bodies(run().records)
-    assert len(bodies) == 2
+    assert sorted(b["kind"] for b in bodies) == ["Secret", "Secret", "ServiceAccount", "ServiceAccount"]
     for body in bodies:
         validate_strict(body)
 

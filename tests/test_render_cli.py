@@ -59,10 +59,12 @@ def test_encrypted_values_are_never_decrypted_or_shown(project_with_encrypted_se
     result = render("--stack", "enc", "--out", str(out), cwd=project_with_encrypted_secrets)
     assert result.returncode == 0, result.stderr
     files = sorted(out.iterdir())
-    assert [f.name for f in files] == ["00-secret-apps-registry-credentials.yaml"]
-    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert [f.name for f in files] == ["00-secret-apps-registry-credentials.yaml",
+                                       "01-serviceaccount-apps-default-patch.yaml"]
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    for f in files:
+        validate_strict(yaml.safe_load(f.read_text()))
     text = files[0].read_text()
-    validate_strict(yaml.safe_load(text))
     assert "[secret]" in text
     for shown in (text, result.stdout, result.stderr):
         assert CIPHERTEXT not in shown

@@ -20,10 +20,20 @@ class RegistryArgs(TypedDict):
 
 
 class NamespaceArgs(TypedDict):
-    """A namespace that gets the pull Secret."""
+    """A namespace that gets the pull Secret, and which of its ServiceAccounts carry it."""
 
     name: str
     """Namespace name (plain: it decides which resources exist)."""
+    create: NotRequired[bool]
+    """Create the namespace too (default false: it must exist before preview, because its ServiceAccounts are read)."""
+    default_service_account: NotRequired[bool]
+    """Add the Secret to the `default` ServiceAccount, so pods that name no ServiceAccount can pull (default true)."""
+    service_accounts: NotRequired[Sequence[str]]
+    """ServiceAccounts to create with the Secret in their imagePullSecrets."""
+    patch_service_accounts: NotRequired[Sequence[str]]
+    """Existing ServiceAccounts to add the Secret to."""
+    foreign_pull_secrets: NotRequired[str]
+    """What to do when a patched ServiceAccount already lists others' pull secrets: `fail` (default) or `keep`."""
 
 
 class RegistryCredentialsArgs(TypedDict):

@@ -1,5 +1,6 @@
 """The RegistryCredentials component: wires the pure credential model to Kubernetes resources."""
 
+import hashlib
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
@@ -10,15 +11,23 @@ from .args import NamespaceArgs, RegistryArgs, RegistryCredentialsArgs
 from .dockerconfig import Checked, check_registries, encode_secret_data, render_entries
 from .errors import ConfigError
 from .names import check_dns_label, check_dns_subdomain, check_label_value, check_unique
+from .pod_transform import pull_secret_transform
+from .service_accounts import KEEP, PullSecretPlan, check_mode, keep_warning, live_names, plan_pull_secrets
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
+FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
+FORCE_ANNOTATION = "pulumi.com/patchForce"
 
 
 class InvalidConfigError(ConfigError, pulumi.RunError):
     """A ConfigError that `pulumi preview` prints as one clear line, without a stack trace."""
+
+
+class UnsafePatchError(pulumi.RunError):
+    """Live state makes a ServiceAccount patch unsafe. Not a ValueError, so the SDK does not wrap it on the way out."""
 
 
 @contextmanager
@@ -32,6 +41,15 @@ def reported_at_preview() -> Iterator[None]:
         raise InvalidConfigError(str(err)) from None
 
 
+def field_manager(name: str) -> str:
+    """The server-side-apply field manager of one component instance in one stack: the same on every run."""
+    manager = f"pulumi-{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+    if len(manager) <= 128:
+        return manager
+    # The API server caps field manager names at 128 characters; keep them unique when shortening.
+    return f"{manager[:111]}-{hashlib.sha256(manager.encode()).hexdigest()[:16]}"
+
+
 class RegistryCredentials(pulumi.ComponentResource):
     """Private-registry pull credentials for a Kubernetes cluster, from one set of registry credentials."""
 
@@ -39,6 +57,8 @@ class RegistryCredentials(pulumi.ComponentResource):
     """Namespace -> name of the pull Secret in it."""
     image_pull_secrets: pulumi.Output[Mapping[str, Sequence[Mapping[str, str]]]]
     """Namespace -> `[{name: ...}]`, ready for a pod spec's imagePullSecrets."""
+    service_accounts: pulumi.Output[Mapping[str, Sequence[str]]]
+    """Namespace -> ServiceAccounts that carry the pull Secret (created and patched)."""
     dockerconfigjson: pulumi.Output[str]
     """The rendered `.dockerconfigjson` (secret)."""
 
@@ -56,6 +76,11 @@ class RegistryCredentials(pulumi.ComponentResource):
                 INSTANCE_LABEL: check_label_value("component name", name),
             }
         super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name = name
+        self._secret_name = secret_name
+        self._labels = labels
+        # Children get the component's depends_on too, so whatever the caller orders us after comes first.
+        self._depends_on = opts.depends_on if opts else None
         for warning in checked.warnings:
             pulumi.log.warn(warning, resource=self)
 
@@ -63,31 +88,120 @@ class RegistryCredentials(pulumi.ComponentResource):
         self.dockerconfigjson = pulumi.Output.secret(
             pulumi.Output.all(*passwords).apply(lambda values: render_entries(checked.entries, values))
         )
-        # Children get the component's depends_on too, so a namespace created in the same stack comes first.
-        child_opts = pulumi.ResourceOptions(parent=self, depends_on=(opts.depends_on if opts else None))
         data = self.dockerconfigjson.apply(lambda text: {".dockerconfigjson": encode_secret_data(text)})
+
         secrets: Dict[str, k8s.core.v1.Secret] = {}
+        accounts: Dict[str, List[str]] = {}
         for namespace in namespaces:
             ns = namespace["name"]
-            secrets[ns] = k8s.core.v1.Secret(
-                f"{name}:{ns}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=ns, labels=labels),
-                type="kubernetes.io/dockerconfigjson",
-                data=data,
-                opts=child_opts,
-            )
+            created = self._namespace(namespace)
+            secrets[ns] = self._secret(ns, data, created)
+            accounts[ns] = self._service_accounts(namespace, secrets[ns])
 
         self.secret_names = pulumi.Output.all(**{ns: s.metadata.name for ns, s in secrets.items()})
         self.image_pull_secrets = self.secret_names.apply(
             lambda names: {ns: [{"name": secret}] for ns, secret in names.items()}
         )
+        self.service_accounts = pulumi.Output.from_input(accounts)
+        self._managed = {ns: self._secret_name for ns in secrets}
         self.register_outputs(
             {
                 "secret_names": self.secret_names,
                 "image_pull_secrets": self.image_pull_secrets,
+                "service_accounts": self.service_accounts,
                 "dockerconfigjson": self.dockerconfigjson,
             }
         )
+
+    def pull_secret_transform(self, default_namespace: str = "default") -> pulumi.ResourceTransform:
+        """A transform adding this component's Secret to every Pod and pod template in its namespaces (method 4)."""
+        return pull_secret_transform(self._managed, default_namespace=default_namespace)
+
+    def _opts(self, *depends_on: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+        deps = [d for d in depends_on if d is not None]
+        opts = pulumi.ResourceOptions(parent=self, depends_on=deps or None, **extra)
+        if self._depends_on is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._depends_on))
+        return opts
+
+    def _namespace(self, namespace: NamespaceArgs) -> Optional[k8s.core.v1.Namespace]:
+        if not namespace.get("create"):
+            return None
+        ns = namespace["name"]
+        return k8s.core.v1.Namespace(
+            f"{self._name}:{ns}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels=self._labels),
+            opts=self._opts(),
+        )
+
+    def _secret(self, ns: str, data: pulumi.Output, created: Optional[k8s.core.v1.Namespace]) -> k8s.core.v1.Secret:
+        return k8s.core.v1.Secret(
+            f"{self._name}:{ns}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._secret_name, namespace=ns, labels=self._labels),
+            type="kubernetes.io/dockerconfigjson",
+            data=data,
+            opts=self._opts(created),
+        )
+
+    def _service_accounts(self, namespace: NamespaceArgs, secret: k8s.core.v1.Secret) -> List[str]:
+        ns = namespace["name"]
+        for account in namespace.get("service_accounts") or []:
+            # We own these outright, so a plain ServiceAccount (AlreadyExists if someone else made it first).
+            k8s.core.v1.ServiceAccount(
+                f"{self._name}:{ns}/{account}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=account, namespace=ns, labels=self._labels),
+                image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=self._secret_name)],
+                opts=self._opts(secret),
+            )
+        patched = list(namespace.get("patch_service_accounts") or [])
+        if namespace.get("default_service_account", True):
+            patched.insert(0, "default")
+        mode = namespace.get("foreign_pull_secrets", "fail")
+        for account in patched:
+            self._patch_service_account(ns, account, mode, bool(namespace.get("create")), secret)
+        return [*patched, *(namespace.get("service_accounts") or [])]
+
+    def _patch_service_account(self, ns: str, account: str, mode: str, created: bool, secret: pulumi.Resource) -> None:
+        base = f"{self._name}:{ns}/{account}"
+        if created:
+            # A namespace created in this deployment gets its `default` ServiceAccount asynchronously, and reading a
+            # missing object fails the run. An empty apply creates it if needed (SSA upserts) and owns no field.
+            ensure = k8s.core.v1.ServiceAccountPatch(
+                f"{base}:ensure",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                    name=account, namespace=ns,
+                    annotations={FIELD_MANAGER_ANNOTATION: f"{field_manager(self._name)}-ensure"},
+                ),
+                opts=self._opts(secret),
+            )
+            live_id = pulumi.Output.all(ensure.metadata.namespace, ensure.metadata.name).apply("/".join)
+            live = k8s.core.v1.ServiceAccount.get(f"{base}:live", live_id, opts=self._opts(ensure))
+        else:
+            live = k8s.core.v1.ServiceAccount.get(f"{base}:live", f"{ns}/{account}", opts=self._opts())
+        plan = live.image_pull_secrets.apply(lambda entries: self._plan(f"{ns}/{account}", entries, mode))
+        k8s.core.v1.ServiceAccountPatch(
+            base,
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                name=account,
+                namespace=ns,
+                annotations={
+                    FIELD_MANAGER_ANNOTATION: field_manager(self._name),
+                    FORCE_ANNOTATION: plan.apply(lambda p: "true" if p.force else "false"),
+                },
+            ),
+            image_pull_secrets=plan.apply(lambda p: [{"name": n} for n in p.names]),
+            # Keeping foreign entries means owning their list; relinquishing it on destroy would delete them.
+            opts=self._opts(secret, retain_on_delete=(mode == KEEP)),
+        )
+
+    def _plan(self, account: str, entries: Any, mode: str) -> PullSecretPlan:
+        try:
+            plan = plan_pull_secrets(account, live_names(entries), self._secret_name, mode)
+        except ConfigError as err:
+            raise UnsafePatchError(str(err)) from None
+        if plan.force:
+            pulumi.log.warn(keep_warning(account, plan), resource=self)
+        return plan
 
 
 def _check_registries(registries: Any) -> Checked:
@@ -106,12 +220,40 @@ def _check_namespaces(namespaces: Any) -> List[NamespaceArgs]:
         raise ConfigError("namespaces: must be a plain list of {name: ...} entries")
     result = []
     for index, namespace in enumerate(namespaces or []):
+        where = f"namespaces[{index}]"
         if not isinstance(namespace, Mapping):
-            raise ConfigError(f"namespaces[{index}]: expected a mapping like {{name: apps}}")
-        check_dns_label(f"namespaces[{index}].name", namespace.get("name"))
+            raise ConfigError(f"{where}: expected a mapping like {{name: apps}}")
+        check_dns_label(f"{where}.name", namespace.get("name"))
+        _check_accounts(where, namespace)
         result.append(namespace)
     check_unique("namespaces", [ns["name"] for ns in result])
     return result
 
 
-__all__ = ["InvalidConfigError", "RegistryCredentials", "RegistryCredentialsArgs", "RegistryArgs", "NamespaceArgs", "TYPE_TOKEN"]
+def _check_accounts(where: str, namespace: Mapping[str, Any]) -> None:
+    check_mode(f"{where}.foreign_pull_secrets", namespace.get("foreign_pull_secrets", "fail"))
+    lists = {}
+    for field in ("service_accounts", "patch_service_accounts"):
+        names = namespace.get(field) or []
+        if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+            raise ConfigError(f"{where}.{field}: must be a list of ServiceAccount names")
+        for i, account in enumerate(names):
+            check_dns_subdomain(f"{where}.{field}[{i}]", account)
+            if account == "default":
+                raise ConfigError(
+                    f"{where}.{field}[{i}]: 'default' is handled by default_service_account (it always exists and "
+                    "must be patched, never declared); remove it from this list"
+                )
+        check_unique(f"{where}.{field}", list(names))
+        lists[field] = set(names)
+    both = sorted(lists["service_accounts"] & lists["patch_service_accounts"])
+    if both:
+        raise ConfigError(f"{where}: {both[0]!r} is in both service_accounts and patch_service_accounts; pick one")
+    if namespace.get("create") and lists["patch_service_accounts"]:
+        raise ConfigError(
+            f"{where}.patch_service_accounts: a namespace this component creates has no existing ServiceAccounts to "
+            "patch; list them under service_accounts to create them"
+        )
+
+
+__all__ = ["InvalidConfigError", "RegistryCredentials", "UnsafePatchError", "TYPE_TOKEN", "field_manager"]

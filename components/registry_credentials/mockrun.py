@@ -4,7 +4,9 @@ This is not an engine: resources are not created, only recorded with the inputs 
 The offline `render` command and the test suite share it, so both see exactly what `pulumi up` would send.
 """
 
+import inspect
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -12,6 +14,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.sync_await import _sync_await
 
 LiveObjects = Mapping[Tuple[str, str], Mapping[str, Any]]
 """(resource type, id) -> state returned when the program reads an existing object (`Resource.get`)."""
@@ -28,6 +31,10 @@ class Record:
     resource_id: Optional[str] = None
     provider: Optional[str] = None
     transforms: List[Any] = field(default_factory=list)
+    parent: Optional[str] = None
+    dependencies: List[str] = field(default_factory=list)
+    retain_on_delete: bool = False
+    urn: Optional[str] = None
 
     @property
     def read(self) -> bool:
@@ -38,16 +45,36 @@ class Record:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Echo inputs back as outputs, fill in what providers compute, and serve reads from `live`."""
 
-    def __init__(self, live: Optional[LiveObjects] = None) -> None:
+    def __init__(self, live: Optional[LiveObjects] = None, run_transforms: bool = False) -> None:
         self.records: List[Record] = []
         self.live = dict(live or {})
+        self.run_transforms = run_transforms
+        self.stack_transforms: List[Any] = []
+
+    def register_transform(self, transform: Any) -> None:
+        """Keep stack transforms, so they can be applied when `run_transforms` is set."""
+        self.stack_transforms.append(transform)
+
+    def _transformed(self, args: pulumi.runtime.MockResourceArgs) -> Dict[str, Any]:
+        # The mock monitor records transforms but never runs them; its docs suggest running them here.
+        # Order as the engine's: the resource's own transforms, then the stack's.
+        props = dict(args.inputs)
+        for transform in [*(getattr(args, "transforms", None) or []), *self.stack_transforms]:
+            result = transform(pulumi.ResourceTransformArgs(
+                custom=args.custom, type_=args.typ, name=args.name, props=props, opts=pulumi.ResourceOptions()))
+            if inspect.isawaitable(result):
+                result = _sync_await(result)
+            if result is not None:
+                props = dict(result.props)
+        return props
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[Optional[str], dict]:
         """Record the registration and return plausible outputs."""
+        inputs = self._transformed(args) if self.run_transforms and args.custom else dict(args.inputs)
         record = Record(
             typ=args.typ,
             name=args.name,
-            inputs=dict(args.inputs),
+            inputs=inputs,
             custom=args.custom,
             resource_id=args.resource_id or None,
             provider=args.provider or None,
@@ -57,27 +84,57 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if record.read:
             state = self.live.get((args.typ, args.resource_id))
             return args.resource_id, dict(state) if state is not None else dict(args.inputs)
-        return self._created(args)
+        return self._created(args.typ, args.name, inputs)
 
-    def _created(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[str, dict]:
-        state = dict(args.inputs)
-        if args.typ == "random:index/randomId:RandomId":
+    def _created(self, typ: str, name: str, inputs: Dict[str, Any]) -> Tuple[str, dict]:
+        state = dict(inputs)
+        if typ == "random:index/randomId:RandomId":
             # Provider-computed: absent under mocks unless supplied (it would silently be None otherwise).
             state.update(hex="0a1b2c3d", b64Url="ChssPQ", b64Std="ChssPQ==", dec="169552957")
-            return f"{args.name}-id", state
+            return f"{name}-id", state
         metadata = state.get("metadata")
-        if args.typ.startswith("kubernetes:") and isinstance(metadata, dict):
+        if typ.startswith("kubernetes:") and isinstance(metadata, dict):
             if not metadata.get("name"):
                 # The provider autonames objects without metadata.name as <logical name>-<random suffix>.
-                metadata = {**metadata, "name": f"{args.name}-mock1234"}
+                metadata = {**metadata, "name": f"{name}-mock1234"}
                 state["metadata"] = metadata
             namespace = metadata.get("namespace")
             return (f"{namespace}/{metadata['name']}" if namespace else metadata["name"]), state
-        return f"{args.name}-id", state
+        return f"{name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Tuple[dict, Optional[list]]:
         """No invokes are expected; answer empty rather than fail a program that adds one."""
         return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also noting the resource options that `MockResourceArgs` leaves out."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+        """Register as the mock monitor does, then attach parent, dependencies and retainOnDelete."""
+        response = super().RegisterResource(request)
+        self._annotate(request, response.urn, read=False)
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+        """Read as the mock monitor does, then attach parent and dependencies."""
+        response = super().ReadResource(request)
+        self._annotate(request, response.urn, read=True)
+        return response
+
+    def _annotate(self, request: Any, urn: str, read: bool) -> None:
+        with self._lock:
+            for record in reversed(self.mocks.records):
+                if record.typ == request.type and record.name == request.name and record.read == read:
+                    record.parent = request.parent or None
+                    record.dependencies = list(request.dependencies)
+                    record.retain_on_delete = bool(getattr(request, "retainOnDelete", False))
+                    record.urn = urn
+                    break
 
 
 class _Capture(logging.Handler):
@@ -120,13 +177,14 @@ def run_program(
     live: Optional[LiveObjects] = None,
     preview: bool = False,
     mocks: Optional[RecordingMocks] = None,
+    run_transforms: bool = False,
 ) -> Run:
     """Run `program` under mocks with the given config (full `project:key` names, JSON for objects).
 
     Pass your own `mocks` to inspect what was registered even when the program raises.
     """
-    mocks = mocks if mocks is not None else RecordingMocks(live)
-    monitor = pulumi_mocks.MockMonitor(mocks)
+    mocks = mocks if mocks is not None else RecordingMocks(live, run_transforms=run_transforms)
+    monitor = RecordingMonitor(mocks)
     capture = _Capture()
     logger = logging.getLogger(f"registry_credentials.mockrun.{id(capture)}")
     logger.propagate = False

@@ -15,6 +15,8 @@ from .mockrun import Record, Run, run_program
 from .stack_files import PLACEHOLDER, StackConfig, object_value
 
 _TOP_KEYS = ("apiVersion", "kind", "metadata")
+# Registration order is asynchronous; sort into the order an apply needs (namespaces first, workloads last).
+_KIND_ORDER = ("Namespace", "Secret", "ConfigMap", "ServiceAccount", "Role", "RoleBinding")
 
 
 @dataclass
@@ -59,16 +61,53 @@ def redact(value: Any) -> Any:
 
 
 def manifests(records: List[Record]) -> List[Manifest]:
-    """Kubernetes objects the program declares, in registration order."""
-    result = []
-    for record in records:
+    """Kubernetes objects the program declares, dependencies first, ties in a stable kind/namespace/name order."""
+    found: Dict[str, Manifest] = {}
+    direct = {r.urn: r.dependencies for r in records if r.urn}
+    depends: Dict[str, List[str]] = {}
+    for index, record in enumerate(records):
         if not record.custom or record.read or not record.typ.startswith("kubernetes:"):
             continue
         body = redact(record.inputs)
         ordered = {k: body[k] for k in _TOP_KEYS if k in body}
         ordered.update({k: v for k, v in body.items() if k not in ordered})
-        result.append(Manifest(record.typ, record.name, ordered))
+        key = record.urn or f"#{index}"
+        found[key] = Manifest(record.typ, record.name, ordered)
+        depends[key] = _closure(record.dependencies, direct)
+    return _topological(found, depends)
+
+
+def _closure(deps: List[str], direct: Dict[str, List[str]]) -> List[str]:
+    # Follow dependencies through records that are not manifests (reads, components) to the ones that are.
+    seen: List[str] = []
+    stack = list(deps)
+    while stack:
+        urn = stack.pop()
+        if urn not in seen:
+            seen.append(urn)
+            stack.extend(direct.get(urn, []))
+    return seen
+
+
+def _topological(found: Dict[str, Manifest], depends: Dict[str, List[str]]) -> List[Manifest]:
+    # Registration order is asynchronous, so order by the recorded dependencies instead (Kahn's algorithm).
+    waiting = {key: {d for d in deps if d in found and d != key} for key, deps in depends.items()}
+    result: List[Manifest] = []
+    while waiting:
+        ready = [key for key, deps in waiting.items() if not deps] or list(waiting)  # a cycle cannot stall us
+        key = min(ready, key=lambda k: _apply_order(found[k]))
+        result.append(found[key])
+        del waiting[key]
+        for deps in waiting.values():
+            deps.discard(key)
     return result
+
+
+def _apply_order(manifest: Manifest) -> tuple:
+    kind = manifest.body.get("kind", "")
+    rank = _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
+    meta = manifest.body.get("metadata") or {}
+    return (rank, manifest.is_patch, meta.get("namespace") or "", meta.get("name") or "", manifest.logical_name)
 
 
 def fill_unset_passwords(config: StackConfig) -> None:
@@ -102,6 +141,7 @@ def run_stack(config: StackConfig) -> Run:
             stack=config.stack,
             config=config.values,
             secret_keys=config.secret_keys,
+            run_transforms=True,
         )
     finally:
         sys.path.remove(str(config.project_dir))

@@ -11,7 +11,15 @@ from .component import reported_at_preview
 from .errors import ConfigError
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
-_NAMESPACE_KEYS = {"name": "name"}
+# Stack config spells settings in camelCase, like Pulumi's own config; the component args are snake_case.
+_NAMESPACE_KEYS = {
+    "name": "name",
+    "create": "create",
+    "defaultServiceAccount": "default_service_account",
+    "serviceAccounts": "service_accounts",
+    "patchServiceAccounts": "patch_service_accounts",
+    "foreignPullSecrets": "foreign_pull_secrets",
+}
 
 
 def password_command(name: str) -> str:

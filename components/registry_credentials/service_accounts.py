@@ -1,0 +1,70 @@
+"""Decide what to apply to a ServiceAccount's atomic `imagePullSecrets` list without losing others' entries.
+
+`ServiceAccount.imagePullSecrets` is `+listType=atomic`: a server-side apply owns the whole list. So:
+- with no foreign entry live, we apply `[ours]`; destroy relinquishes the list and the SA is as before;
+- with foreign entries, keeping them means applying `foreign + [ours]` with force (their owner conflicts
+  otherwise), and then destroy would delete the whole list, theirs included. Pulumi's Patch resources cannot
+  restore a list on delete, so that case fails at preview unless the namespace opts in with
+  `foreign_pull_secrets: keep`, which also retains the patch on destroy (our entry stays behind, theirs too).
+"""
+
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence, Tuple
+
+from .errors import ConfigError
+
+FAIL = "fail"
+KEEP = "keep"
+FOREIGN_MODES = (FAIL, KEEP)
+
+
+@dataclass(frozen=True)
+class PullSecretPlan:
+    """The list to apply, whether the apply must force ownership, and the foreign entries it keeps."""
+
+    names: Tuple[str, ...]
+    force: bool
+    foreign: Tuple[str, ...]
+
+
+def live_names(entries: Optional[Iterable[object]]) -> Tuple[str, ...]:
+    """Names from a live `imagePullSecrets` value (dicts or Pulumi output objects), in order, de-duplicated."""
+    names = []
+    for entry in entries or ():
+        name = entry.get("name") if isinstance(entry, dict) else getattr(entry, "name", None)
+        if isinstance(name, str) and name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def plan_pull_secrets(account: str, live: Sequence[str], ours: str, mode: str) -> PullSecretPlan:
+    """Plan the apply for ServiceAccount `account` (namespace/name); raise ConfigError where it is unsafe."""
+    foreign = tuple(name for name in live if name != ours)
+    if not foreign:
+        return PullSecretPlan(names=(ours,), force=False, foreign=())
+    if mode != KEEP:
+        raise ConfigError(
+            f"ServiceAccount {account} already lists imagePullSecrets {list(foreign)} set by someone else. The list "
+            "is atomic: adding ours means taking ownership of the whole list (force), and `pulumi destroy` would "
+            f"then delete all of it, {list(foreign)} included. To keep them, set foreign_pull_secrets: keep for this "
+            "namespace (stack config foreignPullSecrets: keep): the list is kept, ownership forced, and the patch is "
+            "retained on destroy. Or leave this ServiceAccount alone and use pod-level imagePullSecrets instead."
+        )
+    names = tuple(live) if ours in live else tuple(live) + (ours,)
+    return PullSecretPlan(names=names, force=True, foreign=foreign)
+
+
+def keep_warning(account: str, plan: PullSecretPlan) -> str:
+    """The preview warning for a plan that forces ownership to keep foreign entries."""
+    return (
+        f"ServiceAccount {account}: keeping imagePullSecrets {list(plan.foreign)} by taking ownership of the list "
+        "(force). On destroy the list is left as it is, ours included (the patch is retained); remove our entry "
+        "afterwards with kubectl edit if you need to."
+    )
+
+
+def check_mode(field: str, mode: object) -> str:
+    """Return a valid foreign_pull_secrets mode or raise ConfigError."""
+    if mode not in FOREIGN_MODES:
+        raise ConfigError(f"{field}: must be one of {', '.join(FOREIGN_MODES)}, not {mode!r}")
+    return str(mode)
