@@ -59,3 +59,16 @@ def test_passwords_stored_in_plain_text_are_refused():
         run_stack_program(GOOD, secret=False, mocks=mocks)
     assert "stored in plain text" in str(raised.value)
     assert mocks.records == []
+
+
+def test_namespace_settings_are_camel_case_in_stack_config():
+    result = run_stack_program({**GOOD, "namespaces": [
+        {"name": "apps", "defaultServiceAccount": False, "serviceAccounts": ["svc"], "create": True},
+        {"name": "basic", "patchServiceAccounts": ["ci"], "foreignPullSecrets": "keep"},
+    ]})
+    created = result.of_type("kubernetes:core/v1:ServiceAccount")
+    assert [(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in created] == [("apps", "svc")]
+    patched = {(p.inputs["metadata"]["namespace"], p.inputs["metadata"]["name"], p.retain_on_delete)
+               for p in result.of_type("kubernetes:core/v1:ServiceAccountPatch")}
+    assert patched == {("basic", "default", True), ("basic", "ci", True)}
+    assert [n.inputs["metadata"]["name"] for n in result.of_type("kubernetes:core/v1:Namespace")] == ["apps"]

@@ -14,6 +14,7 @@ _LAZY = {
     "RegistryCredentialsArgs": ".args",
     "RegistryArgs": ".args",
     "NamespaceArgs": ".args",
+    "pull_secret_transform": ".pod_transform",
 }
 
 __all__ = ["ConfigError", "render_dockerconfigjson", *_LAZY]

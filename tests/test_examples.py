@@ -1,0 +1,52 @@
+"""The seed scenarios (examples/seed) render through the real program: every method reaches its pod."""
+
+from typing import Dict, List
+
+import pytest
+
+from registry_credentials import render
+from registry_credentials.stack_files import load_stack
+from support.records import validate_strict
+from support.stack import PROJECT_DIR
+
+
+@pytest.fixture(scope="module")
+def seed() -> Dict[str, dict]:
+    run = render.run_stack(load_stack(PROJECT_DIR / "examples" / "seed", "dev"))
+    found: List[render.Manifest] = render.manifests(run.records)
+    return {f"{m.body['kind']}/{m.body['metadata'].get('namespace', '')}/{m.logical_name}": m.body for m in found}
+
+
+def pod_spec(body: dict) -> dict:
+    return body["spec"] if body["kind"] == "Pod" else body["spec"]["template"]["spec"]
+
+
+def test_service1_in_basic_carries_the_secret_and_nginx_runs_as_it(seed):
+    account = seed["ServiceAccount/basic/seed:basic/service1"]
+    assert account["imagePullSecrets"] == [{"name": "docker-reader-secret"}]
+    nginx = pod_spec(seed["Deployment/basic/nginx"])
+    assert nginx["serviceAccountName"] == "service1"
+    assert "imagePullSecrets" not in nginx  # else the ServiceAccount's list would be ignored
+
+
+def test_default_service_account_of_a_namespace_is_patched_and_hello_names_no_account(seed):
+    patch = seed["ServiceAccount/defaults/seed:defaults/default"]
+    assert patch["metadata"]["name"] == "default"
+    assert patch["imagePullSecrets"] == [{"name": "docker-reader-secret"}]
+    hello = pod_spec(seed["Deployment/defaults/hello"])
+    assert "serviceAccountName" not in hello and "imagePullSecrets" not in hello
+
+
+def test_pod_foo_in_awesomeapps_lists_the_secret(seed):
+    assert pod_spec(seed["Pod/awesomeapps/foo"])["imagePullSecrets"] == [{"name": "docker-reader-secret"}]
+
+
+def test_deployment_template_gets_the_secret_from_the_transform(seed):
+    assert pod_spec(seed["Deployment/awesomeapps/web"])["imagePullSecrets"] == [{"name": "docker-reader-secret"}]
+
+
+def test_every_namespace_has_the_secret_and_every_manifest_validates(seed):
+    secrets = {key.split("/")[1] for key in seed if key.startswith("Secret/")}
+    assert secrets == {"basic", "defaults", "awesomeapps"}
+    for body in seed.values():
+        validate_strict(body)
