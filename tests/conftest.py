@@ -5,7 +5,7 @@ from typing import Iterator
 
 import pytest
 
-#TMP from support.registry import real_registry  # noqa: F401  (re-exported fixture)
+from support.registry import real_registry  # noqa: F401  (re-exported fixture)
 
 
 @pytest.fixture(scope="session", autouse=True)
