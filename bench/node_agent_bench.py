@@ -1,0 +1,155 @@
+"""Time the node agent's `--once` sync for 1, 100 and 1000 registries and print a small table.
+
+Run: `./venv/bin/python bench/node_agent_bench.py [--runs N]`. Not a test: numbers depend on the machine.
+Columns (medians of N runs, milliseconds):
+  first   a sync into an empty kubelet root next to a foreign config.json (writes state + config)
+  steady  a sync that finds everything in place (reads, writes nothing)
+  wall    a `python3 node_agent.py --once` subprocess, interpreter start included
+  in-proc the agent's `sync()` called in this process
+RSS is the peak resident set of one agent subprocess (os.wait4's ru_maxrss, the largest over the runs),
+measured from a minimal launcher so the benchmark's own memory is not counted.
+"""
+
+import argparse
+import base64
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "node_agent.py"
+SIZES = (1, 100, 1000)
+
+
+def load_agent() -> Any:
+    """Import node_agent.py by path (it is a standalone script, not part of the package import)."""
+    spec = importlib.util.spec_from_file_location("node_agent", AGENT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_source(directory: Path, count: int) -> Path:
+    """Write a kubectl-style .dockerconfigjson with count registries."""
+    auths = {}
+    for number in range(count):
+        user, password = f"robot{number}", f"bench-pw-{number:06d}-xxxxxxxxxxxxxxxx"
+        auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+        auths[f"registry{number}.example.com"] = {"username": user, "password": password, "auth": auth}
+    path = directory / f"source-{count}.json"
+    path.write_text(json.dumps({"auths": auths}, separators=(",", ":")))
+    return path
+
+
+def fresh_root(base: Path, name: str) -> Path:
+    """A kubelet root with a small foreign config.json."""
+    root = base / name
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps({"auths": {"foreign.example": {"auth": "Zm9vOmJhcg=="}}}))
+    return root
+
+
+# A child's ru_maxrss includes the memory of the process it was forked from, so the agent is started from
+# this small, import-free launcher rather than from the benchmark process (whose RSS would be the floor).
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_subprocess(args: List[str]) -> Tuple[float, int]:
+    """Run a command from the launcher; return (wall seconds, peak RSS KiB of that child alone)."""
+    output = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, *args], capture_output=True, text=True,
+                            check=True).stdout
+    elapsed, peak, code = output.split()
+    if int(code) != 0:
+        raise SystemExit(f"{args} exited {code}")
+    return float(elapsed), int(peak)
+
+
+def agent_args(source: Path, root: Path) -> List[str]:
+    """Command line of one --once sync."""
+    return [sys.executable, str(AGENT), "--source", str(source), "--kubelet-root", str(root), "--once",
+            "--owner-id", "bench", "--ready-file", ""]
+
+
+def measure_wall(base: Path, source: Path, runs: int) -> Dict[str, Any]:
+    """Median wall time of first and steady subprocess syncs, and peak RSS."""
+    first, steady, rss = [], [], []
+    for run in range(runs):
+        elapsed, peak = run_subprocess(agent_args(source, fresh_root(base, f"wall-{source.stem}-{run}")))
+        first.append(elapsed)
+        rss.append(peak)
+    root = fresh_root(base, f"wall-steady-{source.stem}")
+    run_subprocess(agent_args(source, root))
+    for _ in range(runs):
+        elapsed, peak = run_subprocess(agent_args(source, root))
+        steady.append(elapsed)
+        rss.append(peak)
+    return {"first": statistics.median(first), "steady": statistics.median(steady), "rss": max(rss)}
+
+
+def measure_in_process(agent: Any, base: Path, source: Path, runs: int) -> Dict[str, float]:
+    """Median in-process sync() time, first and steady (agent log lines discarded)."""
+
+    def timed(action: Callable[[], Any]) -> float:
+        with contextlib.redirect_stderr(io.StringIO()):
+            start = time.perf_counter()
+            action()
+            return time.perf_counter() - start
+
+    def sync_into(root: Path) -> Callable[[], Any]:
+        return lambda: agent.sync(str(source), str(root), "bench", None)
+
+    first = [timed(sync_into(fresh_root(base, f"proc-{source.stem}-{run}"))) for run in range(runs)]
+    steady_root = fresh_root(base, f"proc-steady-{source.stem}")
+    timed(sync_into(steady_root))
+    steady = [timed(sync_into(steady_root)) for _ in range(runs)]
+    return {"first": statistics.median(first), "steady": statistics.median(steady)}
+
+
+def main() -> None:
+    """Measure and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
+    agent = load_agent()
+    print(f"machine: nproc={os.cpu_count()} {platform.machine()} python={platform.python_version()} "
+          f"runs={runs} (medians)")
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch)
+        baseline, baseline_rss = min(run_subprocess([sys.executable, "-c", "pass"]) for _ in range(runs))
+        print(f"bare interpreter start: {baseline * 1000:.1f} ms, {baseline_rss / 1024:.1f} MiB RSS")
+        header = ("registries", "source KiB", "wall first ms", "wall steady ms", "in-proc first ms",
+                  "in-proc steady ms", "peak RSS MiB")
+        print(" | ".join(header))
+        print(" | ".join("-" * len(name) for name in header))
+        for count in SIZES:
+            source = make_source(base, count)
+            wall = measure_wall(base, source, runs)
+            proc = measure_in_process(agent, base, source, runs)
+            cells = (str(count), f"{source.stat().st_size / 1024:.1f}", f"{wall['first'] * 1000:.1f}",
+                     f"{wall['steady'] * 1000:.1f}", f"{proc['first'] * 1000:.2f}", f"{proc['steady'] * 1000:.2f}",
+                     f"{wall['rss'] / 1024:.1f}")
+            print(" | ".join(cell.rjust(len(name)) for cell, name in zip(cells, header)))
+
+
+if __name__ == "__main__":
+    main()
