@@ -1,25 +1,9 @@
 """The Secret the stack program renders really authenticates against a real registry; wrong credentials get 401."""
 
-import base64
 from pathlib import Path
 
-from support.records import unwrap
 from support.registry import Registry, auth_failures, unauthorized
-from support.stack import run_stack_program
-
-
-def rendered_secret(registry: Registry, password: str, server: str = "") -> str:
-    """Run the real stack program for this registry (plus a decoy) and decode its Secret's .dockerconfigjson."""
-    result = run_stack_program({
-        "registries": [
-            {"name": "decoy", "server": "quay.io/example", "username": "decoy"},
-            {"name": "local", "server": server or registry.host, "username": registry.username},
-        ],
-        "passwords": {"decoy": "decoy-password", "local": password},
-        "namespaces": ["apps"],
-    })
-    (secret,) = result.of_type("kubernetes:core/v1:Secret")
-    return base64.b64decode(unwrap(secret.inputs)["data"][".dockerconfigjson"]).decode("utf-8")
+from support.stack import rendered_secret
 
 
 def authfile(tmp_path: Path, text: str) -> Path:

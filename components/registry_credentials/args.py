@@ -1,6 +1,6 @@
 """Typed arguments of the RegistryCredentials component (TypedDicts, as Pulumi's schema inference expects)."""
 
-from typing import Sequence, TypedDict
+from typing import Mapping, Sequence, TypedDict
 
 import pulumi
 from typing_extensions import NotRequired
@@ -36,6 +36,43 @@ class NamespaceArgs(TypedDict):
     """What to do when a patched ServiceAccount already lists others' pull secrets: `fail` (default) or `keep`."""
 
 
+class TolerationArgs(TypedDict):
+    """A pod toleration, as in a PodSpec."""
+
+    key: NotRequired[str]
+    operator: NotRequired[str]
+    value: NotRequired[str]
+    effect: NotRequired[str]
+    toleration_seconds: NotRequired[int]
+
+
+class NodeBootstrapArgs(TypedDict):
+    """Method 1: a DaemonSet that keeps `{kubelet root-dir}/config.json` on every node holding our credentials."""
+
+    enabled: NotRequired[bool]
+    """Turn the DaemonSet on (default false)."""
+    namespace: NotRequired[str]
+    """Namespace of the DaemonSet (default `registry-credentials-node`)."""
+    create_namespace: NotRequired[bool]
+    """Create that namespace, labelled for the privileged Pod Security level hostPath needs (default true)."""
+    name: NotRequired[str]
+    """Name of the DaemonSet and its ConfigMap (default `registry-credentials-node-agent`)."""
+    image: NotRequired[str]
+    """Image with Python >= 3.9 (default `python:3.13-alpine`); it may live in one of the configured registries."""
+    kubelet_root_dir: NotRequired[str]
+    """The kubelet's --root-dir on the nodes (default `/var/lib/kubelet`)."""
+    interval_seconds: NotRequired[int]
+    """How often each agent re-reads the Secret, so out-of-band rotation reaches nodes (default 60)."""
+    max_surge: NotRequired[str]
+    """RollingUpdate maxSurge, a count or a percentage (default `10%`); maxUnavailable is always 0."""
+    tolerations: NotRequired[Sequence[TolerationArgs]]
+    """Default: tolerate every taint, so every node gets the file."""
+    node_selector: NotRequired[Mapping[str, str]]
+    """Only nodes with these labels."""
+    priority_class_name: NotRequired[str]
+    """Priority class of the agent pods."""
+
+
 class RegistryCredentialsArgs(TypedDict):
     """Arguments of RegistryCredentials."""
 
@@ -45,3 +82,5 @@ class RegistryCredentialsArgs(TypedDict):
     """Namespaces that get the Secret."""
     secret_name: NotRequired[str]
     """Name of the Secret in every namespace; defaults to the component's name."""
+    node_bootstrap: NotRequired[NodeBootstrapArgs]
+    """Node-level credentials (method 1); off unless `enabled` is true."""

@@ -6,11 +6,24 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from .args import NamespaceArgs, RegistryArgs, RegistryCredentialsArgs
 from .dockerconfig import Checked, check_registries, encode_secret_data, render_entries
 from .errors import ConfigError
 from .names import check_dns_label, check_dns_subdomain, check_label_value, check_unique
+from .node_bootstrap import (
+    AGENT_ANNOTATION,
+    PRIVILEGED_LABELS,
+    ROLLOUT_ANNOTATION,
+    NodeBootstrap,
+    agent_digest,
+    agent_script,
+    check_node_bootstrap,
+    pod_spec,
+    selector_labels,
+    update_strategy,
+)
 from .pod_transform import pull_secret_transform
 from .service_accounts import KEEP, PullSecretPlan, check_mode, keep_warning, live_names, plan_pull_secrets
 
@@ -59,6 +72,8 @@ class RegistryCredentials(pulumi.ComponentResource):
     """Namespace -> `[{name: ...}]`, ready for a pod spec's imagePullSecrets."""
     service_accounts: pulumi.Output[Mapping[str, Sequence[str]]]
     """Namespace -> ServiceAccounts that carry the pull Secret (created and patched)."""
+    node_daemonset: pulumi.Output[str]
+    """`namespace/name` of the node-bootstrap DaemonSet, or "" when node bootstrap is off."""
     dockerconfigjson: pulumi.Output[str]
     """The rendered `.dockerconfigjson` (secret)."""
 
@@ -69,6 +84,12 @@ class RegistryCredentials(pulumi.ComponentResource):
         with reported_at_preview():
             checked = _check_registries(args.get("registries"))
             namespaces = _check_namespaces(args.get("namespaces"))
+            node = check_node_bootstrap(args.get("node_bootstrap"))
+            if node and node.namespace in {ns["name"] for ns in namespaces}:
+                raise ConfigError(
+                    f"node_bootstrap.namespace: {node.namespace!r} is also in namespaces; the node agent runs a "
+                    "privileged workload, so give it a namespace of its own"
+                )
             secret_name = check_dns_subdomain("secret_name", args.get("secret_name", name))
             labels = {
                 MANAGED_BY_LABEL: "pulumi",
@@ -97,18 +118,24 @@ class RegistryCredentials(pulumi.ComponentResource):
             created = self._namespace(namespace)
             secrets[ns] = self._secret(ns, data, created)
             accounts[ns] = self._service_accounts(namespace, secrets[ns])
+        daemonset = ""
+        if node:
+            secrets[node.namespace] = self._node_bootstrap(node, data)
+            daemonset = f"{node.namespace}/{node.name}"
 
         self.secret_names = pulumi.Output.all(**{ns: s.metadata.name for ns, s in secrets.items()})
         self.image_pull_secrets = self.secret_names.apply(
             lambda names: {ns: [{"name": secret}] for ns, secret in names.items()}
         )
         self.service_accounts = pulumi.Output.from_input(accounts)
+        self.node_daemonset = pulumi.Output.from_input(daemonset)
         self._managed = {ns: self._secret_name for ns in secrets}
         self.register_outputs(
             {
                 "secret_names": self.secret_names,
                 "image_pull_secrets": self.image_pull_secrets,
                 "service_accounts": self.service_accounts,
+                "node_daemonset": self.node_daemonset,
                 "dockerconfigjson": self.dockerconfigjson,
             }
         )
@@ -193,6 +220,50 @@ class RegistryCredentials(pulumi.ComponentResource):
             # Keeping foreign entries means owning their list; relinquishing it on destroy would delete them.
             opts=self._opts(secret, retain_on_delete=(mode == KEEP)),
         )
+
+    def _node_bootstrap(self, node: NodeBootstrap, data: pulumi.Output) -> k8s.core.v1.Secret:
+        """Method 1: the agent's namespace, its own copy of the Secret, the script, and the DaemonSet."""
+        base = f"{self._name}:{node.namespace}"
+        namespace = None
+        if node.create_namespace:
+            namespace = k8s.core.v1.Namespace(
+                base,
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=node.namespace, labels={**self._labels, **PRIVILEGED_LABELS}),
+                opts=self._opts(),
+            )
+        # The pod pulls its own image with this Secret too, so the image can live in the private registry.
+        secret = self._secret(node.namespace, data, namespace)
+        script = k8s.core.v1.ConfigMap(
+            f"{base}/{node.name}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=node.name, namespace=node.namespace, labels=self._labels),
+            data={"node_agent.py": agent_script()},
+            opts=self._opts(namespace),
+        )
+        # A new credentials digest replaces the RandomId, whose random hex then rolls the pods. The keeper is
+        # secret (derived from the credentials) and stays in state; only the random token reaches the spec.
+        digest = self.dockerconfigjson.apply(lambda text: hashlib.sha256(text.encode("utf-8")).hexdigest())
+        rollout = random.RandomId(f"{base}/rollout", byte_length=8, keepers={"credentials": digest}, opts=self._opts())
+        selector = selector_labels(node, self._name)
+        k8s.apps.v1.DaemonSet(
+            f"{base}/{node.name}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=node.name, namespace=node.namespace, labels=self._labels),
+            spec={
+                "selector": {"matchLabels": selector},
+                "updateStrategy": update_strategy(node),
+                "template": {
+                    "metadata": {
+                        "labels": {**self._labels, **selector},
+                        "annotations": {
+                            ROLLOUT_ANNOTATION: pulumi.Output.unsecret(rollout.hex),
+                            AGENT_ANNOTATION: agent_digest(),
+                        },
+                    },
+                    "spec": pod_spec(node, self._secret_name),
+                },
+            },
+            opts=self._opts(secret, script),
+        )
+        return secret
 
     def _plan(self, account: str, entries: Any, mode: str) -> PullSecretPlan:
         try:

@@ -48,7 +48,7 @@ Policies:
 * Ready file: written after a successful sync, removed when a sync fails, when a looping agent starts
   (``/tmp`` is an emptyDir that outlives a container restart) and when it stops. ``--ready-file ""``
   disables it. ``--once`` writes it on success and leaves it.
-* Roll the DaemonSet out with ``maxSurge: 1, maxUnavailable: 0``: the new agent then owns the keys
+* Roll the DaemonSet out with a ``maxSurge`` and ``maxUnavailable: 0``: the new agent then owns the keys
   before the old one releases them, so the node never goes without credentials (the kubelet caches a
   missing entry for up to 5 minutes).
 

@@ -19,6 +19,18 @@ _TOP_KEYS = ("apiVersion", "kind", "metadata")
 _KIND_ORDER = ("Namespace", "Secret", "ConfigMap", "ServiceAccount", "Role", "RoleBinding")
 
 
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with multi-line strings (the agent script in its ConfigMap) as readable literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and all(line == line.rstrip() for line in value.splitlines()) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 @dataclass
 class Manifest:
     """One Kubernetes object from a recorded registration, secrets replaced by PLACEHOLDER."""
@@ -43,7 +55,7 @@ class Manifest:
     def to_yaml(self) -> str:
         """The manifest as YAML, with a comment saying which Pulumi resource sends it."""
         note = " (server-side apply patch of an existing object)" if self.is_patch else ""
-        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.safe_dump(self.body, sort_keys=False)
+        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.dump(self.body, Dumper=_Dumper, sort_keys=False)
 
 
 def redact(value: Any) -> Any:
@@ -60,6 +72,17 @@ def redact(value: Any) -> Any:
     return value
 
 
+def whole_numbers(value: Any) -> Any:
+    """Turn integral floats back into ints: the wire's protobuf Struct carries every number as a double."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def manifests(records: List[Record]) -> List[Manifest]:
     """Kubernetes objects the program declares, dependencies first, ties in a stable kind/namespace/name order."""
     found: Dict[str, Manifest] = {}
@@ -68,7 +91,7 @@ def manifests(records: List[Record]) -> List[Manifest]:
     for index, record in enumerate(records):
         if not record.custom or record.read or not record.typ.startswith("kubernetes:"):
             continue
-        body = redact(record.inputs)
+        body = whole_numbers(redact(record.inputs))
         ordered = {k: body[k] for k in _TOP_KEYS if k in body}
         ordered.update({k: v for k, v in body.items() if k not in ordered})
         key = record.urn or f"#{index}"

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
-from .args import NamespaceArgs, RegistryArgs, RegistryCredentialsArgs
+from .args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCredentialsArgs
 from .component import reported_at_preview
 from .errors import ConfigError
 
@@ -19,6 +19,19 @@ _NAMESPACE_KEYS = {
     "serviceAccounts": "service_accounts",
     "patchServiceAccounts": "patch_service_accounts",
     "foreignPullSecrets": "foreign_pull_secrets",
+}
+_NODE_KEYS = {
+    "enabled": "enabled",
+    "namespace": "namespace",
+    "createNamespace": "create_namespace",
+    "name": "name",
+    "image": "image",
+    "kubeletRootDir": "kubelet_root_dir",
+    "intervalSeconds": "interval_seconds",
+    "maxSurge": "max_surge",
+    "tolerations": "tolerations",
+    "nodeSelector": "node_selector",
+    "priorityClassName": "priority_class_name",
 }
 
 
@@ -57,7 +70,19 @@ def _load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     secret_name = config.get("secretName")
     if secret_name:
         args["secret_name"] = secret_name
+    node = config.get_object("nodeBootstrap")
+    if node is not None:
+        args["node_bootstrap"] = _node_bootstrap(node)
     return args
+
+
+def _node_bootstrap(raw: Any) -> NodeBootstrapArgs:
+    if not isinstance(raw, dict):
+        raise ConfigError("nodeBootstrap: must be an object such as {enabled: true}")
+    unknown = sorted(set(raw) - set(_NODE_KEYS))
+    if unknown:
+        raise ConfigError(f"nodeBootstrap.{unknown[0]}: unknown setting; allowed: {', '.join(sorted(_NODE_KEYS))}")
+    return {_NODE_KEYS[key]: value for key, value in raw.items()}  # type: ignore[return-value]
 
 
 def _load_passwords(config: pulumi.Config) -> Dict[str, str]:

@@ -7,6 +7,7 @@ import kubernetes_validate
 from pulumi.runtime import rpc
 
 from registry_credentials.mockrun import Record, Run
+from registry_credentials.render import whole_numbers
 
 K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 """Kubernetes 1.29 and the newest schema kubernetes-validate ships."""
@@ -44,7 +45,8 @@ def plaintext_of(run: Run) -> str:
 
 def manifest_bodies(records: Iterable[Record]) -> List[dict]:
     """Plain manifests of declared Kubernetes objects (Patch resources included, as the object kind)."""
-    return [unwrap(r.inputs) for r in records if r.custom and not r.read and r.typ.startswith("kubernetes:")]
+    return [whole_numbers(unwrap(r.inputs)) for r in records
+            if r.custom and not r.read and r.typ.startswith("kubernetes:")]
 
 
 def validate_strict(body: dict) -> None:

@@ -1,11 +1,13 @@
 """Run the real stack program (`__main__.py`) under mocks with a given stack config."""
 
+import base64
 import json
 import runpy
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from registry_credentials.mockrun import RecordingMocks, Run, run_program
+from support.records import unwrap
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROJECT = "registry-credentials"
@@ -26,3 +28,17 @@ def run_stack_program(values: Mapping[str, Any], secret: bool = True, mocks: Opt
         secret_keys=secret_keys,
         mocks=mocks,
     )
+
+
+def rendered_secret(registry: Any, password: str, server: str = "") -> str:
+    """Run the real stack program for this registry (plus a decoy) and decode its Secret's .dockerconfigjson."""
+    result = run_stack_program({
+        "registries": [
+            {"name": "decoy", "server": "quay.io/example", "username": "decoy"},
+            {"name": "local", "server": server or registry.host, "username": registry.username},
+        ],
+        "passwords": {"decoy": "decoy-password", "local": password},
+        "namespaces": ["apps"],
+    })
+    (secret,) = result.of_type("kubernetes:core/v1:Secret")
+    return base64.b64decode(unwrap(secret.inputs)["data"][".dockerconfigjson"]).decode("utf-8")
