@@ -9,4 +9,6 @@ credentials = RegistryCredentials("registry-credentials", load_args(pulumi.Confi
 
 pulumi.export("secretNames", credentials.secret_names)
 pulumi.export("imagePullSecrets", credentials.image_pull_secrets)
+pulumi.export("serviceAccounts", credentials.service_accounts)
+pulumi.export("nodeDaemonset", credentials.node_daemonset)
 pulumi.export("dockerconfigjson", credentials.dockerconfigjson)
