@@ -171,3 +171,8 @@ def test_a_password_output_from_another_resource_is_kept_secret():
 def test_config_errors_are_pulumi_run_errors_so_preview_prints_one_line_without_a_traceback():
     with pytest.raises(pulumi.RunError):
         run_program(lambda: RegistryCredentials("rc", args(registries=[])))
+
+
+def test_no_namespaces_gives_empty_maps():
+    result = run_program(lambda: _export(RegistryCredentials("rc", args(namespaces=[]))))
+    assert result.outputs["secretNames"] == {} and result.outputs["imagePullSecrets"] == {}

@@ -11,9 +11,13 @@ from support.stack import PROJECT_DIR
 
 
 @pytest.fixture(scope="module")
-def seed() -> Dict[str, dict]:
-    run = render.run_stack(load_stack(PROJECT_DIR / "examples" / "seed", "dev"))
-    found: List[render.Manifest] = render.manifests(run.records)
+def seed_run():
+    return render.run_stack(load_stack(PROJECT_DIR / "examples" / "seed", "dev"))
+
+
+@pytest.fixture(scope="module")
+def seed(seed_run) -> Dict[str, dict]:
+    found: List[render.Manifest] = render.manifests(seed_run.records)
     return {f"{m.body['kind']}/{m.body['metadata'].get('namespace', '')}/{m.logical_name}": m.body for m in found}
 
 
@@ -50,3 +54,9 @@ def test_every_namespace_has_the_secret_and_every_manifest_validates(seed):
     assert secrets == {"basic", "defaults", "awesomeapps"}
     for body in seed.values():
         validate_strict(body)
+
+
+def test_preview_warns_only_about_the_workload_whose_image_no_key_covers(seed_run):
+    uncovered = [w for w in seed_run.warnings if "would pull it anonymously" in w]
+    assert len(uncovered) == 1
+    assert uncovered[0].startswith("CronJob defaults/report: image ghcr.io/example/report:2.1")

@@ -31,6 +31,54 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stack_keys(args: argparse.Namespace) -> "tuple[list, list, dict]":
+    """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
+    from .dockerconfig import check_registries
+    from .stack_files import object_value
+
+    project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
+    config = load_stack(project_dir, args.stack)
+    registries = object_value(config, "registries") or []
+    checked = check_registries(registries, passwords_known=False)
+    about = {e.key: f"registry {registries[e.index].get('name', e.index)!s}, user {e.username}" for e in checked.entries}
+    keys = [e.key for e in checked.entries]
+    node = object_value(config, "nodeBootstrap") or {}
+    return keys, (keys if isinstance(node, dict) and node.get("enabled") else []), about
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .coverage import explain, is_fallback
+    from .keyring import diagnose_keys
+
+    pod, node, about = _stack_keys(args) if args.stack else ([], [], {})
+    pod += args.key or []
+    node += args.node_key or []
+    if args.node_file:
+        node += list((json.loads(Path(args.node_file).read_text()).get("auths") or {}).keys())
+    if not pod and not node:
+        raise ConfigError("explain: give --stack NAME, or keys with --key / --node-key / --node-file")
+    failed = 0
+    for image in args.images:
+        result = explain(pod, node, image)
+        if result.error:
+            print(f"{image}: not a valid image reference: {result.error}")
+            failed += 1
+            continue
+        print(f"{image} -> {result.repository}")
+        for source, keys in (("pod Secret", result.pod), ("node file", result.node)):
+            for key in keys:
+                note = " (Docker Hub fallback)" if is_fallback(key, result.repository or "") else ""
+                detail = f" [{about[key]}]" if key in about else ""
+                print(f"  {source}: {key}{note}{detail}")
+        if not result.covered:
+            print("  anonymous: no configured key matches this image")
+            failed += 1
+    problems = diagnose_keys(sorted(set(pod + node)))
+    for problem in problems:
+        print(f"key {problem.key!r} ({problem.kind}): {problem.message}")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all subcommands."""
     parser = argparse.ArgumentParser(prog="python -m registry_credentials", description=__doc__)
@@ -43,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("--out", help="write one file per manifest into this directory instead of stdout")
     render_cmd.add_argument("--project-dir", help="the Pulumi project (default: nearest Pulumi.yaml upwards)")
     render_cmd.set_defaults(func=_render)
+    explain_cmd = commands.add_parser(
+        "explain",
+        help="say which credentials the kubelet would use for each image; exit 1 if any would pull anonymously",
+    )
+    explain_cmd.add_argument("images", nargs="+", metavar="IMAGE", help="image as written in a pod spec")
+    explain_cmd.add_argument("--stack", help="take the keys from this stack's config (passwords are not needed)")
+    explain_cmd.add_argument("--project-dir", help="the Pulumi project (default: nearest Pulumi.yaml upwards)")
+    explain_cmd.add_argument("--key", action="append", help="an auths key of the pod Secret (repeatable)")
+    explain_cmd.add_argument("--node-key", action="append", help="an auths key of the node's config.json (repeatable)")
+    explain_cmd.add_argument("--node-file", help="a node's config.json to read auths keys from")
+    explain_cmd.set_defaults(func=_explain)
     return parser
 
 

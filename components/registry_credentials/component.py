@@ -7,6 +7,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from pulumi.runtime import rpc
 
 from .args import NamespaceArgs, RegistryArgs, RegistryCredentialsArgs
 from .dockerconfig import Checked, check_registries, encode_secret_data, render_entries
@@ -24,7 +25,9 @@ from .node_bootstrap import (
     selector_labels,
     update_strategy,
 )
-from .pod_transform import pull_secret_transform
+from .coverage import pod_spec_images, uncovered
+from .keyring import diagnose_keys
+from .pod_transform import POD_SPEC_PATHS, pull_secret_transform
 from .service_accounts import KEEP, PullSecretPlan, check_mode, keep_warning, live_names, plan_pull_secrets
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
@@ -104,6 +107,9 @@ class RegistryCredentials(pulumi.ComponentResource):
         self._depends_on = opts.depends_on if opts else None
         for warning in checked.warnings:
             pulumi.log.warn(warning, resource=self)
+        self._keys = [entry.key for entry in checked.entries]
+        for problem in diagnose_keys(self._keys):
+            pulumi.log.warn(f"registry key {problem.key!r}: {problem.message}", resource=self)
 
         passwords = [pulumi.Output.secret(r["password"]) for r in args["registries"]]
         self.dockerconfigjson = pulumi.Output.secret(
@@ -123,7 +129,9 @@ class RegistryCredentials(pulumi.ComponentResource):
             secrets[node.namespace] = self._node_bootstrap(node, data)
             daemonset = f"{node.namespace}/{node.name}"
 
-        self.secret_names = pulumi.Output.all(**{ns: s.metadata.name for ns, s in secrets.items()})
+        # Output.all() of no keyword arguments is a list, not a dict, so a node-only setup needs the empty map.
+        names = {ns: s.metadata.name for ns, s in secrets.items()}
+        self.secret_names = pulumi.Output.all(**names) if names else pulumi.Output.from_input({})
         self.image_pull_secrets = self.secret_names.apply(
             lambda names: {ns: [{"name": secret}] for ns, secret in names.items()}
         )
@@ -143,6 +151,35 @@ class RegistryCredentials(pulumi.ComponentResource):
     def pull_secret_transform(self, default_namespace: str = "default") -> pulumi.ResourceTransform:
         """A transform adding this component's Secret to every Pod and pod template in its namespaces (method 4)."""
         return pull_secret_transform(self._managed, default_namespace=default_namespace)
+
+    def image_check_transform(self, default_namespace: str = "default") -> pulumi.ResourceTransform:
+        """A read-only transform that warns at preview when a workload in our namespaces uses an image no key covers."""
+        managed = set(self._managed)
+        keys = list(self._keys)
+
+        def transform(args: pulumi.ResourceTransformArgs) -> None:
+            """Warn about uncovered images; never changes the resource."""
+            path = POD_SPEC_PATHS.get(args.type_)
+            if not args.custom or path is None:
+                return None
+            metadata = _plain(args.props.get("metadata")) or {}
+            namespace = metadata.get("namespace") or default_namespace
+            if namespace not in managed:
+                return None
+            spec: Any = args.props
+            for key in path:
+                spec = _plain(spec)
+                spec = spec.get(key) if isinstance(spec, Mapping) else None
+            for image in uncovered(keys, list(pod_spec_images(_plain(spec)))):
+                pulumi.log.warn(
+                    f"{args.type_.rsplit(':', 1)[-1]} {namespace}/{metadata.get('name') or args.name}: image {image} "
+                    f"matches none of the configured registry keys ({', '.join(keys)}); the kubelet would pull it "
+                    "anonymously. Add its registry, or fix the image name.",
+                    resource=self,
+                )
+            return None
+
+        return transform
 
     def _opts(self, *depends_on: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
         deps = [d for d in depends_on if d is not None]
@@ -273,6 +310,13 @@ class RegistryCredentials(pulumi.ComponentResource):
         if plan.force:
             pulumi.log.warn(keep_warning(account, plan), resource=self)
         return plan
+
+
+def _plain(value: Any) -> Any:
+    """A plain value from transform props: secret envelopes opened, Outputs and unknowns treated as absent."""
+    if rpc.is_rpc_secret(value):
+        value = rpc.unwrap_rpc_secret(value)
+    return value if isinstance(value, (Mapping, list, str)) else None
 
 
 def _check_registries(registries: Any) -> Checked:

@@ -26,6 +26,8 @@ credentials = RegistryCredentials(
     },
 )
 after_credentials = pulumi.ResourceOptions(depends_on=[credentials])
+# Preview warns about any workload below, in a managed namespace, whose image no configured key covers.
+pulumi.runtime.register_resource_transform(credentials.image_check_transform())
 
 
 def deployment(name: str, namespace: str, spec: dict, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
@@ -71,6 +73,20 @@ deployment(
     pulumi.ResourceOptions.merge(
         after_credentials, pulumi.ResourceOptions(transforms=[credentials.pull_secret_transform()])
     ),
+)
+
+# A public tool from a registry we hold no credentials for: preview warns that it is pulled anonymously.
+k8s.batch.v1.CronJob(
+    "report",
+    metadata={"name": "report", "namespace": "defaults"},
+    spec={
+        "schedule": "0 6 * * *",
+        "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure",
+            "containers": [{"name": "report", "image": "ghcr.io/example/report:2.1"}],
+        }}}},
+    },
+    opts=after_credentials,
 )
 
 pulumi.export("imagePullSecrets", credentials.image_pull_secrets)
