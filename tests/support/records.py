@@ -7,7 +7,7 @@ import kubernetes_validate
 from pulumi.runtime import rpc
 
 from registry_credentials.mockrun import Record, Run
-from registry_credentials.render import whole_numbers
+from registry_credentials.render import redact, whole_numbers
 
 K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 """Kubernetes 1.29 and the newest schema kubernetes-validate ships."""
@@ -24,20 +24,10 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def without_secrets(value: Any) -> Any:
-    """Drop every RPC-secret subtree, leaving only what Pulumi would store and show in plain text."""
-    if rpc.is_rpc_secret(value):
-        return "<secret>"
-    if isinstance(value, dict):
-        return {k: without_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_secrets(v) for v in value]
-    return value
-
-
 def plaintext_of(run: Run) -> str:
     """Everything a run exposes in plain text: non-secret inputs, non-secret outputs, every log line."""
-    parts = [json.dumps(without_secrets(r.inputs), default=str) + r.name for r in run.records]
+    # render.redact is what the offline render shows: secret subtrees replaced, only their map keys kept.
+    parts = [json.dumps(redact(r.inputs), default=str) + r.name for r in run.records]
     parts += [json.dumps(v, default=str) for k, v in run.outputs.items() if k not in run.secret_outputs]
     parts += [message for _, message in run.logs]
     return "\n".join(parts)
