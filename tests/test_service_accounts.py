@@ -36,9 +36,19 @@ def test_plan(live, mode, expected, force):
     assert (list(plan.names), plan.force) == (expected, force)
 
 
+def live_sa(names, owners=(), kept=None):
+    """A live ServiceAccount as the provider reads it: its list, who owns the list, our kept-entries annotation."""
+    metadata = {"managedFields": [{"manager": m, "operation": "Apply", "fieldsType": "FieldsV1",
+                                   "fieldsV1": {"f:imagePullSecrets": {}}} for m in owners]}
+    if kept is not None:
+        metadata["annotations"] = {"registry-credentials.pulumi.com/kept-pull-secrets": kept}
+    return {"imagePullSecrets": [{"name": n} for n in names], "metadata": metadata}
+
+
 def build(namespaces, live=None, **extra):
     """Run the component with one registry and these namespaces; `live` maps 'ns/sa' to its imagePullSecrets."""
-    live_objects = {(SA, key): {"imagePullSecrets": [{"name": n} for n in names]} for key, names in (live or {}).items()}
+    live_objects = {(SA, key): (value if isinstance(value, dict) else live_sa(value))
+                    for key, value in (live or {}).items()}
     args = {"registries": [REGISTRY], "namespaces": namespaces, "secret_name": "rc", **extra}
     return run_program(lambda: RegistryCredentials("rc", args), live=live_objects)
 
@@ -56,6 +66,7 @@ def test_default_service_account_is_patched_not_declared():
     assert patch.inputs["metadata"]["annotations"] == {
         "pulumi.com/patchFieldManager": "pulumi-registry-credentials-test-rc",
         "pulumi.com/patchForce": "false",
+        "registry-credentials.pulumi.com/kept-pull-secrets": "",
     }
     assert patch.retain_on_delete is False
     assert not [r for r in run.of_type(SA) if r.inputs["metadata"]["name"] == "default"]
@@ -91,6 +102,38 @@ def test_keep_mode_preserves_foreign_entries_forces_warns_and_is_retained_on_des
     assert patch.retain_on_delete is True
     (warning,) = run.warnings
     assert "ServiceAccount apps/default" in warning and "['team-registry']" in warning and "destroy" in warning
+
+
+OURS = "pulumi-registry-credentials-test-rc"
+
+# (live ServiceAccount, mode, expected list): whose entries are whose, from managedFields and our annotation.
+OWNERSHIP = [
+    # Only our manager owns the list: an old entry of ours (the Secret was renamed) is replaced, not kept.
+    (live_sa(["old-name"], owners=[OURS], kept=""), "fail", ["rc"]),
+    # ...but what we recorded as someone else's stays theirs.
+    (live_sa(["team", "old-name"], owners=[OURS], kept="team"), "keep", ["team", "rc"]),
+    # Someone else owns (or co-owns) the list: every other entry is theirs.
+    (live_sa(["old-name"], owners=[OURS, "kubectl-edit"], kept=""), "keep", ["old-name", "rc"]),
+    # No managedFields to go by: be conservative.
+    (live_sa(["old-name"]), "keep", ["old-name", "rc"]),
+]
+
+
+@pytest.mark.parametrize("live, mode, expected", OWNERSHIP)
+def test_ownership_decides_which_entries_are_foreign(live, mode, expected):
+    run = build([{"name": "apps", "foreign_pull_secrets": mode}], live={"apps/default": live})
+    assert [e["name"] for e in patches(run)["apps/default"].inputs["imagePullSecrets"]] == expected
+
+
+def test_switching_back_to_fail_mode_never_drops_entries_we_kept():
+    with pytest.raises(UnsafePatchError):
+        build([{"name": "apps"}], live={"apps/default": live_sa(["team", "rc"], owners=[OURS], kept="team")})
+
+
+def test_keep_mode_records_the_kept_entries_on_the_service_account():
+    run = build([{"name": "apps", "foreign_pull_secrets": "keep"}], live={"apps/default": ["a", "b"]})
+    annotations = patches(run)["apps/default"].inputs["metadata"]["annotations"]
+    assert annotations["registry-credentials.pulumi.com/kept-pull-secrets"] == "a,b"
 
 
 def test_keep_mode_without_foreign_entries_does_not_force():

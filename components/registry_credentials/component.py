@@ -28,7 +28,15 @@ from .node_bootstrap import (
 from .coverage import pod_spec_images, uncovered
 from .keyring import diagnose_keys
 from .pod_transform import POD_SPEC_PATHS, pull_secret_transform
-from .service_accounts import KEEP, PullSecretPlan, check_mode, keep_warning, live_names, plan_pull_secrets
+from .service_accounts import (
+    KEEP,
+    PullSecretPlan,
+    check_mode,
+    keep_warning,
+    list_owners,
+    live_names,
+    plan_pull_secrets,
+)
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -36,6 +44,7 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
 FORCE_ANNOTATION = "pulumi.com/patchForce"
+KEPT_ANNOTATION = "registry-credentials.pulumi.com/kept-pull-secrets"
 
 
 class InvalidConfigError(ConfigError, pulumi.RunError):
@@ -242,7 +251,9 @@ class RegistryCredentials(pulumi.ComponentResource):
             live = k8s.core.v1.ServiceAccount.get(f"{base}:live", live_id, opts=self._opts(ensure))
         else:
             live = k8s.core.v1.ServiceAccount.get(f"{base}:live", f"{ns}/{account}", opts=self._opts())
-        plan = live.image_pull_secrets.apply(lambda entries: self._plan(f"{ns}/{account}", entries, mode))
+        plan = pulumi.Output.all(live.image_pull_secrets, live.metadata).apply(
+            lambda values: self._plan(f"{ns}/{account}", values[0], values[1], mode)
+        )
         k8s.core.v1.ServiceAccountPatch(
             base,
             metadata=k8s.meta.v1.ObjectMetaPatchArgs(
@@ -251,6 +262,9 @@ class RegistryCredentials(pulumi.ComponentResource):
                 annotations={
                     FIELD_MANAGER_ANNOTATION: field_manager(self._name),
                     FORCE_ANNOTATION: plan.apply(lambda p: "true" if p.force else "false"),
+                    # Which entries were someone else's when we took the list over: on later runs our own old
+                    # entries (a renamed Secret) can then be told apart from theirs.
+                    KEPT_ANNOTATION: plan.apply(lambda p: ",".join(p.foreign)),
                 },
             ),
             image_pull_secrets=plan.apply(lambda p: [{"name": n} for n in p.names]),
@@ -302,14 +316,29 @@ class RegistryCredentials(pulumi.ComponentResource):
         )
         return secret
 
-    def _plan(self, account: str, entries: Any, mode: str) -> PullSecretPlan:
+    def _plan(self, account: str, entries: Any, metadata: Any, mode: str) -> PullSecretPlan:
+        owners = list_owners(_attr(metadata, "managed_fields", "managedFields"))
+        annotations = _attr(metadata, "annotations") or {}
+        kept = [n for n in str(annotations.get(KEPT_ANNOTATION) or "").split(",") if n]
         try:
-            plan = plan_pull_secrets(account, live_names(entries), self._secret_name, mode)
+            plan = plan_pull_secrets(
+                account, live_names(entries), self._secret_name, mode,
+                owned_by_us=bool(owners) and set(owners) == {field_manager(self._name)}, kept=kept,
+            )
         except ConfigError as err:
             raise UnsafePatchError(str(err)) from None
         if plan.force:
             pulumi.log.warn(keep_warning(account, plan), resource=self)
         return plan
+
+
+def _attr(value: Any, *names: str) -> Any:
+    """A field of a Pulumi output object or a plain dict (live state comes as either)."""
+    for name in names:
+        found = value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
+        if found is not None:
+            return found
+    return None
 
 
 def _plain(value: Any) -> Any:

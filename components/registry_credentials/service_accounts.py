@@ -37,9 +37,43 @@ def live_names(entries: Optional[Iterable[object]]) -> Tuple[str, ...]:
     return tuple(names)
 
 
-def plan_pull_secrets(account: str, live: Sequence[str], ours: str, mode: str) -> PullSecretPlan:
-    """Plan the apply for ServiceAccount `account` (namespace/name); raise ConfigError where it is unsafe."""
-    foreign = tuple(name for name in live if name != ours)
+def list_owners(managed_fields: Optional[Iterable[object]]) -> Tuple[str, ...]:
+    """Field managers that own `imagePullSecrets`, from a live object's `metadata.managedFields`."""
+    owners = []
+    for entry in managed_fields or ():
+        manager = _field(entry, "manager")
+        fields = _field(entry, "fields_v1", "fieldsV1")
+        if isinstance(fields, dict) and "f:imagePullSecrets" in fields and isinstance(manager, str):
+            owners.append(manager)
+    return tuple(owners)
+
+
+def _field(entry: object, *names: str) -> object:
+    for name in names:
+        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def plan_pull_secrets(
+    account: str,
+    live: Sequence[str],
+    ours: str,
+    mode: str,
+    owned_by_us: bool = False,
+    kept: Sequence[str] = (),
+) -> PullSecretPlan:
+    """Plan the apply for ServiceAccount `account` (namespace/name); raise ConfigError where it is unsafe.
+
+    `owned_by_us`: our field manager alone owns the live list, so it is what we applied last time; then only the
+    entries we recorded as kept (`kept`) are foreign, and any other name is an old entry of ours (a renamed Secret).
+    """
+    if owned_by_us:
+        foreign = tuple(name for name in live if name != ours and name in kept)
+        live = tuple(name for name in live if name == ours or name in kept)
+    else:
+        foreign = tuple(name for name in live if name != ours)
     if not foreign:
         return PullSecretPlan(names=(ours,), force=False, foreign=())
     if mode != KEEP:
