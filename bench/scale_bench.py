@@ -83,9 +83,9 @@ def child(kind: str, namespaces: int, registry_count: int) -> Dict[str, float]:
     """Run one program under mocks in this (fresh) process and measure the registration phase."""
     import asyncio
 
-    from registry_credentials.mockrun import run_program
-
     import pulumi_kubernetes  # noqa: F401  (imports are not what we measure)
+
+    from registry_credentials.mockrun import run_program
 
     asyncio.set_event_loop(asyncio.new_event_loop())
     program = PROGRAMS[kind]

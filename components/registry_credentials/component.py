@@ -7,12 +7,13 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-from pulumi.runtime import rpc
 
-from .args import NamespaceArgs, RegistryArgs, RegistryCredentialsArgs
-from .dockerconfig import Checked, check_registries, encode_secret_data, render_entries
+from .args import NamespaceArgs, RegistryCredentialsArgs
+from .dockerconfig import encode_secret_data, render_entries
 from .errors import ConfigError
-from .names import check_dns_label, check_dns_subdomain, check_label_value, check_unique
+from .image_check import image_check_transform
+from .keyring import diagnose_keys
+from .names import check_dns_subdomain, check_label_value
 from .node_bootstrap import (
     AGENT_ANNOTATION,
     PRIVILEGED_LABELS,
@@ -25,18 +26,17 @@ from .node_bootstrap import (
     selector_labels,
     update_strategy,
 )
-from .coverage import pod_spec_images, uncovered
-from .keyring import diagnose_keys
-from .pod_transform import POD_SPEC_PATHS, pull_secret_transform
+from .pod_transform import pull_secret_transform
 from .service_accounts import (
     KEEP,
     PullSecretPlan,
-    check_mode,
+    field_of,
     keep_warning,
     list_owners,
     live_names,
     plan_pull_secrets,
 )
+from .validation import check_namespace_args, check_registry_args
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -94,8 +94,8 @@ class RegistryCredentials(pulumi.ComponentResource):
     ) -> None:
         # Everything is checked before super().__init__ so a bad configuration registers nothing at all.
         with reported_at_preview():
-            checked = _check_registries(args.get("registries"))
-            namespaces = _check_namespaces(args.get("namespaces"))
+            checked = check_registry_args(args.get("registries"))
+            namespaces = check_namespace_args(args.get("namespaces"))
             node = check_node_bootstrap(args.get("node_bootstrap"))
             if node and node.namespace in {ns["name"] for ns in namespaces}:
                 raise ConfigError(
@@ -163,32 +163,9 @@ class RegistryCredentials(pulumi.ComponentResource):
 
     def image_check_transform(self, default_namespace: str = "default") -> pulumi.ResourceTransform:
         """A read-only transform that warns at preview when a workload in our namespaces uses an image no key covers."""
-        managed = set(self._managed)
-        keys = list(self._keys)
-
-        def transform(args: pulumi.ResourceTransformArgs) -> None:
-            """Warn about uncovered images; never changes the resource."""
-            path = POD_SPEC_PATHS.get(args.type_)
-            if not args.custom or path is None:
-                return None
-            metadata = _plain(args.props.get("metadata")) or {}
-            namespace = metadata.get("namespace") or default_namespace
-            if namespace not in managed:
-                return None
-            spec: Any = args.props
-            for key in path:
-                spec = _plain(spec)
-                spec = spec.get(key) if isinstance(spec, Mapping) else None
-            for image in uncovered(keys, list(pod_spec_images(_plain(spec)))):
-                pulumi.log.warn(
-                    f"{args.type_.rsplit(':', 1)[-1]} {namespace}/{metadata.get('name') or args.name}: image {image} "
-                    f"matches none of the configured registry keys ({', '.join(keys)}); the kubelet would pull it "
-                    "anonymously. Add its registry, or fix the image name.",
-                    resource=self,
-                )
-            return None
-
-        return transform
+        return image_check_transform(
+            self._keys, set(self._managed), lambda message: pulumi.log.warn(message, resource=self), default_namespace
+        )
 
     def _opts(self, *depends_on: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
         deps = [d for d in depends_on if d is not None]
@@ -317,8 +294,8 @@ class RegistryCredentials(pulumi.ComponentResource):
         return secret
 
     def _plan(self, account: str, entries: Any, metadata: Any, mode: str) -> PullSecretPlan:
-        owners = list_owners(_attr(metadata, "managed_fields", "managedFields"))
-        annotations = _attr(metadata, "annotations") or {}
+        owners = list_owners(field_of(metadata, "managed_fields", "managedFields"))
+        annotations = field_of(metadata, "annotations") or {}
         kept = [n for n in str(annotations.get(KEPT_ANNOTATION) or "").split(",") if n]
         try:
             plan = plan_pull_secrets(
@@ -330,74 +307,6 @@ class RegistryCredentials(pulumi.ComponentResource):
         if plan.force:
             pulumi.log.warn(keep_warning(account, plan), resource=self)
         return plan
-
-
-def _attr(value: Any, *names: str) -> Any:
-    """A field of a Pulumi output object or a plain dict (live state comes as either)."""
-    for name in names:
-        found = value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
-        if found is not None:
-            return found
-    return None
-
-
-def _plain(value: Any) -> Any:
-    """A plain value from transform props: secret envelopes opened, Outputs and unknowns treated as absent."""
-    if rpc.is_rpc_secret(value):
-        value = rpc.unwrap_rpc_secret(value)
-    return value if isinstance(value, (Mapping, list, str)) else None
-
-
-def _check_registries(registries: Any) -> Checked:
-    if isinstance(registries, pulumi.Output):
-        raise ConfigError("registries: must be a plain list (it decides which keys exist); pass passwords as Outputs")
-    checked = check_registries(registries or [], passwords_known=False)
-    for entry in checked.entries:
-        password = registries[entry.index].get("password")
-        if password is None or isinstance(password, str) and not password:
-            raise ConfigError(f"{entry.label()}.password: must not be empty; set it as a secret")
-    return checked
-
-
-def _check_namespaces(namespaces: Any) -> List[NamespaceArgs]:
-    if isinstance(namespaces, pulumi.Output) or isinstance(namespaces, (str, bytes)):
-        raise ConfigError("namespaces: must be a plain list of {name: ...} entries")
-    result = []
-    for index, namespace in enumerate(namespaces or []):
-        where = f"namespaces[{index}]"
-        if not isinstance(namespace, Mapping):
-            raise ConfigError(f"{where}: expected a mapping like {{name: apps}}")
-        check_dns_label(f"{where}.name", namespace.get("name"))
-        _check_accounts(where, namespace)
-        result.append(namespace)
-    check_unique("namespaces", [ns["name"] for ns in result])
-    return result
-
-
-def _check_accounts(where: str, namespace: Mapping[str, Any]) -> None:
-    check_mode(f"{where}.foreign_pull_secrets", namespace.get("foreign_pull_secrets", "fail"))
-    lists = {}
-    for field in ("service_accounts", "patch_service_accounts"):
-        names = namespace.get(field) or []
-        if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
-            raise ConfigError(f"{where}.{field}: must be a list of ServiceAccount names")
-        for i, account in enumerate(names):
-            check_dns_subdomain(f"{where}.{field}[{i}]", account)
-            if account == "default":
-                raise ConfigError(
-                    f"{where}.{field}[{i}]: 'default' is handled by default_service_account (it always exists and "
-                    "must be patched, never declared); remove it from this list"
-                )
-        check_unique(f"{where}.{field}", list(names))
-        lists[field] = set(names)
-    both = sorted(lists["service_accounts"] & lists["patch_service_accounts"])
-    if both:
-        raise ConfigError(f"{where}: {both[0]!r} is in both service_accounts and patch_service_accounts; pick one")
-    if namespace.get("create") and lists["patch_service_accounts"]:
-        raise ConfigError(
-            f"{where}.patch_service_accounts: a namespace this component creates has no existing ServiceAccounts to "
-            "patch; list them under service_accounts to create them"
-        )
 
 
 __all__ = ["InvalidConfigError", "RegistryCredentials", "UnsafePatchError", "TYPE_TOKEN", "field_manager"]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from .keyring import lookup, normalize_image, urls_match, parse_key
+from .keyring import lookup, normalize_image, parse_key, urls_match
 
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 

@@ -9,7 +9,7 @@
 """
 
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Any, Iterable, Optional, Sequence, Tuple
 
 from .errors import ConfigError
 
@@ -41,14 +41,15 @@ def list_owners(managed_fields: Optional[Iterable[object]]) -> Tuple[str, ...]:
     """Field managers that own `imagePullSecrets`, from a live object's `metadata.managedFields`."""
     owners = []
     for entry in managed_fields or ():
-        manager = _field(entry, "manager")
-        fields = _field(entry, "fields_v1", "fieldsV1")
+        manager = field_of(entry, "manager")
+        fields = field_of(entry, "fields_v1", "fieldsV1")
         if isinstance(fields, dict) and "f:imagePullSecrets" in fields and isinstance(manager, str):
             owners.append(manager)
     return tuple(owners)
 
 
-def _field(entry: object, *names: str) -> object:
+def field_of(entry: object, *names: str) -> Any:
+    """The first present field of a dict or a Pulumi output object (live state arrives as either)."""
     for name in names:
         value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
         if value is not None:

@@ -1,7 +1,7 @@
 """Read the stack's configuration into RegistryCredentialsArgs, failing with one message that says how to fix it."""
 
 import re
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, cast
 
 import pulumi
 from pulumi.runtime.config import is_config_secret
@@ -139,5 +139,5 @@ def _namespaces(raw: Any) -> List[NamespaceArgs]:
             raise ConfigError(
                 f"namespaces[{index}].{unknown[0]}: unknown setting; allowed: {', '.join(sorted(_NAMESPACE_KEYS))}"
             )
-        result.append({_NAMESPACE_KEYS[key]: value for key, value in item.items()})  # type: ignore[misc]
+        result.append(cast(NamespaceArgs, {_NAMESPACE_KEYS[key]: value for key, value in item.items()}))
     return result

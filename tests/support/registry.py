@@ -350,7 +350,7 @@ def _push(registry: Registry, reference: str) -> None:
         raise RegistryError(
             f"skopeo copy {reference} -> docker://{registry.image} failed (rc={result.returncode}):\n"
             + _redact(result.stderr, secrets)
-            + f"\n--- tail of the registry log:\n"
+            + "\n--- tail of the registry log:\n"
             + _redact(_tail(registry.workdir / LOG_NAME), secrets)
         )
 
