@@ -130,6 +130,7 @@ BAD_ARGS = [
     (dict(namespaces=[{"name": "Apps"}]), "namespaces[0].name"),
     (dict(namespaces=[{"name": "apps"}, {"name": "apps"}]), "listed twice"),
     (dict(secret_name="Not_Valid"), "secret_name"),
+    (dict(registries=[{"server": "r.io", "username": "u", "password": "x" * 2**20}]), "over the Secret limit"),
 ]
 
 

@@ -40,6 +40,7 @@ BAD_CONFIG = [
     ({**GOOD, "registries": GOOD["registries"] * 2}, "is used twice"),
     ({**GOOD, "namespaces": [{"name": "apps", "sa": "x"}]}, "namespaces[0].sa: unknown setting"),
     ({**GOOD, "registries": [{**GOOD["registries"][0], "server": "hub docker"}]}, "server: cannot be parsed"),
+    ({**GOOD, "passwords": {"harbor": "x" * 2**20}}, "over the Secret limit"),
 ]
 
 

@@ -8,6 +8,7 @@ from pulumi.runtime.config import is_config_secret
 
 from .args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCredentialsArgs
 from .component import reported_at_preview
+from .dockerconfig import render_dockerconfigjson
 from .errors import ConfigError
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
@@ -58,6 +59,8 @@ def _load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     names: List[str] = []
     for index, item in enumerate(raw):
         registries.append(_registry(index, item, passwords, names))
+    # The plaintext is at hand here: check the whole Secret (size included) before anything is registered.
+    render_dockerconfigjson([{**r, "password": passwords[n]} for r, n in zip(registries, names)])
     unknown = sorted(set(passwords) - set(names))
     if unknown:
         raise ConfigError(

@@ -5,7 +5,7 @@ from typing import Any, List, Mapping, Sequence, cast
 import pulumi
 
 from .args import NamespaceArgs
-from .dockerconfig import Checked, check_registries
+from .dockerconfig import Checked, check_registries, render_entries
 from .errors import ConfigError
 from .names import check_dns_label, check_dns_subdomain, check_unique
 from .service_accounts import check_mode
@@ -16,10 +16,13 @@ def check_registry_args(registries: Any) -> Checked:
     if isinstance(registries, pulumi.Output):
         raise ConfigError("registries: must be a plain list (it decides which keys exist); pass passwords as Outputs")
     checked = check_registries(registries or [], passwords_known=False)
-    for entry in checked.entries:
-        password = registries[entry.index].get("password")
+    passwords = [registries[entry.index].get("password") for entry in checked.entries]
+    for entry, password in zip(checked.entries, passwords):
         if password is None or isinstance(password, str) and not password:
             raise ConfigError(f"{entry.label()}.password: must not be empty; set it as a secret")
+    if all(isinstance(p, str) for p in passwords):
+        # Plain passwords let the whole Secret (and its size limit) be checked now; Outputs are checked when known.
+        render_entries(checked.entries, passwords)
     return checked
 
 
