@@ -1,6 +1,7 @@
 """render_dockerconfigjson against kubectl, the oracle, byte for byte; and the credential model's errors."""
 
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -51,10 +52,16 @@ def registry(server: str, username: str, password: str, email: Optional[str] = N
     return entry
 
 
-@pytest.mark.parametrize("case", KUBECTL_CASES, ids=lambda c: repr(c[1:3])[:40])
+def same_bytes(ours: str, theirs: str) -> bool:
+    """Compare without letting pytest print either side: both hold a (test) password."""
+    return hashlib.sha256(ours.encode()).digest() == hashlib.sha256(theirs.encode()).digest()
+
+
+@pytest.mark.parametrize("case", KUBECTL_CASES, ids=[f"kubectl-{i}" for i in range(len(KUBECTL_CASES))])
 def test_one_registry_is_byte_identical_to_kubectl(case):
-    expected = kubectl_dockerconfigjson(*case)
-    assert render_dockerconfigjson([registry(*case)]) == expected
+    ours, expected = render_dockerconfigjson([registry(*case)]), kubectl_dockerconfigjson(*case)
+    first_difference = next((i for i, (a, b) in enumerate(zip(ours, expected)) if a != b), min(len(ours), len(expected)))
+    assert same_bytes(ours, expected), f"differs from kubectl at character {first_difference}"
 
 
 def test_several_registries_are_sorted_like_a_go_map_and_always_carry_auth():
