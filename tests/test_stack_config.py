@@ -33,7 +33,9 @@ def test_secret_name_from_config():
 
 BAD_CONFIG = [
     ({"registries": []}, "registry-credentials:registries: set a list"),
-    ({**GOOD, "passwords": {}}, "pulumi config set --secret --path 'passwords.harbor'"),
+    ({**GOOD, "passwords": {}}, "pulumi config set --secret --path --type string 'passwords.harbor'"),
+    ({**GOOD, "passwords": {"harbor": 7}}, "passwords.harbor: was stored as a number, not text"),
+    ({**GOOD, "passwords": {"harbor": True}}, "passwords.harbor: was stored as a boolean, not text"),
     ({**GOOD, "passwords": {"harbor": PASSWORD, "quay": "x"}}, "passwords.quay: no registry is named"),
     ({**GOOD, "registries": [{**GOOD["registries"][0], "password": PASSWORD}]}, "never put a password in registries"),
     ({**GOOD, "registries": [{"server": "r.io", "username": "u"}]}, "registries[0].name"),
@@ -73,3 +75,15 @@ def test_namespace_settings_are_camel_case_in_stack_config():
                for p in result.of_type("kubernetes:core/v1:ServiceAccountPatch")}
     assert patched == {("basic", "default", True), ("basic", "ci", True)}
     assert [n.inputs["metadata"]["name"] for n in result.of_type("kubernetes:core/v1:Namespace")] == ["apps"]
+
+
+def test_node_bootstrap_settings_are_camel_case_in_stack_config():
+    result = run_stack_program({**GOOD, "nodeBootstrap": {"enabled": True, "kubeletRootDir": "/data/kubelet",
+                                                          "maxSurge": "25%"}})
+    (ds,) = result.of_type("kubernetes:apps/v1:DaemonSet")
+    assert ds.inputs["spec"]["updateStrategy"]["rollingUpdate"]["maxSurge"] == "25%"
+    assert ds.inputs["spec"]["template"]["spec"]["volumes"][0]["hostPath"]["path"] == "/data/kubelet"
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError, match="nodeBootstrap.kubeletRoot: unknown setting"):
+        run_stack_program({**GOOD, "nodeBootstrap": {"enabled": True, "kubeletRoot": "/x"}}, mocks=mocks)
+    assert mocks.records == []

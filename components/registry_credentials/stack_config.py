@@ -38,7 +38,8 @@ _NODE_KEYS = {
 
 def password_command(name: str) -> str:
     """The exact command that stores a registry's password as a secret."""
-    return f"pulumi config set --secret --path 'passwords.{name}' '<password>'"
+    # --type string: under --path, Pulumi turns "true", "false" and digits into booleans and numbers.
+    return f"pulumi config set --secret --path --type string 'passwords.{name}' '<password>'"
 
 
 def load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
@@ -79,13 +80,18 @@ def _load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     return args
 
 
+def _renamed(where: str, item: Mapping[str, Any], keys: Mapping[str, str]) -> Dict[str, Any]:
+    """Map camelCase config settings to snake_case args, refusing unknown ones by name."""
+    unknown = sorted(set(item) - set(keys))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting; allowed: {', '.join(sorted(keys))}")
+    return {keys[key]: value for key, value in item.items()}
+
+
 def _node_bootstrap(raw: Any) -> NodeBootstrapArgs:
     if not isinstance(raw, dict):
         raise ConfigError("nodeBootstrap: must be an object such as {enabled: true}")
-    unknown = sorted(set(raw) - set(_NODE_KEYS))
-    if unknown:
-        raise ConfigError(f"nodeBootstrap.{unknown[0]}: unknown setting; allowed: {', '.join(sorted(_NODE_KEYS))}")
-    return {_NODE_KEYS[key]: value for key, value in raw.items()}  # type: ignore[return-value]
+    return cast(NodeBootstrapArgs, _renamed("nodeBootstrap", raw, _NODE_KEYS))
 
 
 def _load_passwords(config: pulumi.Config) -> Dict[str, str]:
@@ -120,6 +126,12 @@ def _registry(index: int, item: Any, passwords: Mapping[str, Any], names: List[s
             f"remove it and run {password_command(name)}"
         )
     password = passwords.get(name)
+    if isinstance(password, (bool, int, float)):
+        raise ConfigError(
+            f"passwords.{name}: was stored as a {'boolean' if isinstance(password, bool) else 'number'}, not text "
+            "(pulumi config set --path "
+            f"converts digits, true and false); set it again with {password_command(name)}"
+        )
     if not isinstance(password, str) or not password:
         raise ConfigError(f"passwords.{name}: the password of registry {name!r} is not set; run {password_command(name)}")
     registry: RegistryArgs = {key: value for key, value in item.items() if key != "name"}  # type: ignore[assignment]
@@ -137,10 +149,5 @@ def _namespaces(raw: Any) -> List[NamespaceArgs]:
             item = {"name": item}
         if not isinstance(item, dict):
             raise ConfigError(f"namespaces[{index}]: expected {{name: ...}} or a namespace name")
-        unknown = sorted(set(item) - set(_NAMESPACE_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"namespaces[{index}].{unknown[0]}: unknown setting; allowed: {', '.join(sorted(_NAMESPACE_KEYS))}"
-            )
-        result.append(cast(NamespaceArgs, {_NAMESPACE_KEYS[key]: value for key, value in item.items()}))
+        result.append(cast(NamespaceArgs, _renamed(f"namespaces[{index}]", item, _NAMESPACE_KEYS)))
     return result
