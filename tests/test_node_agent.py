@@ -518,7 +518,7 @@ def test_usage_error_exits_2(root: Path, volume: SecretVolume) -> None:
 
 
 def _find_python39() -> Any:
-    candidates = [str(p) for p in sorted(Path("/root/.pyenv/versions").glob("3.9*/bin/python3"))]
+    candidates = [str(p) for p in sorted((Path.home() / ".pyenv" / "versions").glob("3.9*/bin/python3"))]
     candidates += [shutil.which("python3.9") or ""]
     for candidate in filter(None, candidates):
         probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 9))"],
