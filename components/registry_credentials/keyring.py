@@ -7,6 +7,12 @@ normalisation the kubelet does before a lookup (`pkg/util/parsers` -> distributi
 (`net/url.Parse`, `net.SplitHostPort`, `path/filepath.Match`). Strings are handled as UTF-8 bytes
 internally, as Go does; bytes that are not UTF-8 (from `%XX` escapes) round-trip through Python
 strings with the `surrogateescape` error handler.
+
+Behaviour that surprises (each is a test row): `sha256:<64 hex>` alone is a valid image (repository
+`sha256`); current Go rejects `[` inside a key's host, so such an entry is ignored; a bracketed IPv6 key
+without a port never matches; the Docker Hub fallback also applies to `localhost/...` and uppercase
+single-label registries; `example.com:` (empty port) matches `example.com/...`; `HTTPS://` is not seen as a
+scheme (the prefix check is case-sensitive).
 """
 
 import ipaddress
