@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -207,19 +207,26 @@ def test_sigterm_restores_existing_file_and_displaced_entry(root: Path, volume: 
     assert f"restored={REG}" in agent.log()
 
 
+def start_old_then_new(root: Path, tmp_path: Path, agents: List[Agent], old_source: Any,
+                       owners: Tuple[str, str]) -> Tuple[Agent, Agent]:
+    """A rolling update's overlap: an old agent syncs OURS, then a newer one (source NEWER) takes REG over."""
+    old_secret, new_secret = SecretVolume(tmp_path / "old"), SecretVolume(tmp_path / "new")
+    old_secret.publish(old_source)
+    new_secret.publish(source(reg=NEWER))
+    old = Agent(old_secret.path, root, owners[0], tmp_path)
+    agents.append(old)
+    wait_for(lambda: auths(root).get(REG) == OURS, what="old agent's sync")
+    new = Agent(new_secret.path, root, owners[1], tmp_path)
+    agents.append(new)
+    wait_for(lambda: auths(root).get(REG) == NEWER, what="new agent's value")
+    return old, new
+
+
 def test_handover_between_two_agents_on_one_node(root: Path, tmp_path: Path, agents: List[Agent]) -> None:
     original = foreign_config()
     write_config(root, original)
-    old_secret, new_secret = SecretVolume(tmp_path / "old"), SecretVolume(tmp_path / "new")
-    old_secret.publish(source(reg=OURS, other=SECOND))
-    new_secret.publish(source(reg=NEWER))
-    old = Agent(old_secret.path, root, "ds-old-abc12", tmp_path)
-    agents.append(old)
-    wait_for(lambda: auths(root).get(REG) == OURS, what="old agent's sync")
-
-    new = Agent(new_secret.path, root, "ds-new-xyz89", tmp_path)
-    agents.append(new)
-    wait_for(lambda: auths(root).get(REG) == NEWER, what="new agent's value")
+    old, new = start_old_then_new(root, tmp_path, agents, source(reg=OURS, other=SECOND),
+                                  ("ds-old-abc12", "ds-new-xyz89"))
     syncs = old.count(" sync ")
     old.wait_for_log(" sync ", times=syncs + 3)
     assert auths(root)[REG] == NEWER  # the older agent does not revert the newer one's value
@@ -235,15 +242,7 @@ def test_handover_between_two_agents_on_one_node(root: Path, tmp_path: Path, age
 
 
 def test_newer_agent_leaving_first_hands_back_to_older(root: Path, tmp_path: Path, agents: List[Agent]) -> None:
-    old_secret, new_secret = SecretVolume(tmp_path / "old"), SecretVolume(tmp_path / "new")
-    old_secret.publish(source(reg=OURS))
-    new_secret.publish(source(reg=NEWER))
-    old = Agent(old_secret.path, root, "pod-old", tmp_path)
-    agents.append(old)
-    wait_for(lambda: auths(root).get(REG) == OURS, what="old agent's sync")
-    new = Agent(new_secret.path, root, "pod-new", tmp_path)
-    agents.append(new)
-    wait_for(lambda: auths(root).get(REG) == NEWER, what="new agent's value")
+    old, new = start_old_then_new(root, tmp_path, agents, source(reg=OURS), ("pod-old", "pod-new"))
 
     assert new.terminate() == 0  # e.g. a rollback: the older pod stays
 

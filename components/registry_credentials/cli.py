@@ -40,7 +40,8 @@ def _stack_keys(args: argparse.Namespace) -> "tuple[list, list, dict]":
     config = load_stack(project_dir, args.stack)
     registries = object_value(config, "registries") or []
     checked = check_registries(registries, passwords_known=False)
-    about = {e.key: f"registry {registries[e.index].get('name', e.index)!s}, user {e.username}" for e in checked.entries}
+    about = {e.key: f"registry {registries[e.index].get('name', e.index)!s}, user {e.username}"
+             for e in checked.entries}
     keys = [e.key for e in checked.entries]
     node = object_value(config, "nodeBootstrap") or {}
     return keys, (keys if isinstance(node, dict) and node.get("enabled") else []), about

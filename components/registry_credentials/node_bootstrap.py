@@ -76,7 +76,9 @@ def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
     defaults = NodeBootstrap()
     root = options.get("kubelet_root_dir", defaults.kubelet_root_dir)
     if not isinstance(root, str) or not root.startswith("/") or "/../" in f"{root}/" or root.rstrip("/") == "":
-        raise ConfigError("node_bootstrap.kubelet_root_dir: must be the kubelet's absolute --root-dir, e.g. /var/lib/kubelet")
+        raise ConfigError(
+            "node_bootstrap.kubelet_root_dir: must be the kubelet's absolute --root-dir, e.g. /var/lib/kubelet"
+        )
     interval = options.get("interval_seconds", defaults.interval_seconds)
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 5 <= interval <= 86400:
         raise ConfigError("node_bootstrap.interval_seconds: must be a number of seconds from 5 to 86400")

@@ -183,26 +183,22 @@ def _inject(props: Any, path: Tuple[str, ...], names: Mapping[str, str], default
 
 def _namespace(props: Mapping[str, Any], default_namespace: str) -> Generator[Any, _Resolved, Optional[str]]:
     """Return the resource's namespace, the default when it names none, or None when it cannot be known."""
-    if "metadata" not in props:
-        return default_namespace
-    metadata = yield from _open(props["metadata"])
-    if metadata is None:
-        return None
-    metadata_value = metadata[0]
-    if metadata_value is None:
-        return default_namespace
-    if not isinstance(metadata_value, Mapping):
-        return None
-    if "namespace" not in metadata_value:
-        return default_namespace
-    namespace = yield from _open(metadata_value["namespace"])
-    if namespace is None:
-        return None
-    namespace_value = namespace[0]
+    node: Any = props
+    for key in ("metadata", "namespace"):
+        if not isinstance(node, Mapping):
+            return None
+        if key not in node:
+            return default_namespace
+        opened = yield from _open(node[key])
+        if opened is None:
+            return None
+        node = opened[0]
+        if node is None:
+            return default_namespace
     # An empty namespace means "the provider's default", exactly as a missing one does.
-    if namespace_value is None or namespace_value == "":
+    if node == "":
         return default_namespace
-    return namespace_value if isinstance(namespace_value, str) else None
+    return node if isinstance(node, str) else None
 
 
 def _edit(node: Any, path: Tuple[str, ...], secret: str) -> Generator[Any, _Resolved, Any]:

@@ -27,9 +27,8 @@ _SERVER_RE = re.compile(rf"^(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?(?P<pat
 
 @dataclass(frozen=True)
 class Server:
-    """A server as written, the key it becomes, and why it was rewritten (if it was)."""
+    """The key a server becomes, and why it was rewritten (if it was)."""
 
-    written: str
     key: str
     warning: Optional[str] = None
 
@@ -64,18 +63,18 @@ def normalize_server(server: str) -> Server:
         path = ""
     hub = host.lower()
     if hub in _DOCKER_HUB_HOSTS and port is None:
-        return _docker_hub(server, hub, path)
-    return Server(written=server, key=f"{host}{':' + port if port else ''}{path}")
+        return _docker_hub(hub, path)
+    return Server(key=f"{host}{':' + port if port else ''}{path}")
 
 
-def _docker_hub(server: str, host: str, path: str) -> Server:
+def _docker_hub(host: str, path: str) -> Server:
     why = _DOCKER_HUB_WHY.get(host)
     if not path:
         warning = f"{why}; writing the key {DOCKER_HUB_KEY} instead" if why else None
-        return Server(written=server, key=DOCKER_HUB_KEY, warning=warning)
+        return Server(key=DOCKER_HUB_KEY, warning=warning)
     # A path prefix only matches when the host is docker.io itself, which is what images normalise to.
     key = f"docker.io{path}"
     if host == "docker.io":
-        return Server(written=server, key=key)
+        return Server(key=key)
     reason = why or "index.docker.io with a path never matches: images normalise to docker.io/..."
-    return Server(written=server, key=key, warning=f"{reason}; writing the key {key} instead")
+    return Server(key=key, warning=f"{reason}; writing the key {key} instead")

@@ -31,7 +31,7 @@ def live_names(entries: Optional[Iterable[object]]) -> Tuple[str, ...]:
     """Names from a live `imagePullSecrets` value (dicts or Pulumi output objects), in order, de-duplicated."""
     names = []
     for entry in entries or ():
-        name = entry.get("name") if isinstance(entry, dict) else getattr(entry, "name", None)
+        name = field_of(entry, "name")
         if isinstance(name, str) and name and name not in names:
             names.append(name)
     return tuple(names)

@@ -133,7 +133,9 @@ def _registry(index: int, item: Any, passwords: Mapping[str, Any], names: List[s
             f"converts digits, true and false); set it again with {password_command(name)}"
         )
     if not isinstance(password, str) or not password:
-        raise ConfigError(f"passwords.{name}: the password of registry {name!r} is not set; run {password_command(name)}")
+        raise ConfigError(
+            f"passwords.{name}: the password of registry {name!r} is not set; run {password_command(name)}"
+        )
     registry: RegistryArgs = {key: value for key, value in item.items() if key != "name"}  # type: ignore[assignment]
     # Secret from the moment it leaves config: nothing downstream ever sees it as a plain value.
     registry["password"] = pulumi.Output.secret(password)
