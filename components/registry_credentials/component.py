@@ -215,17 +215,22 @@ class RegistryCredentials(pulumi.ComponentResource):
         base = f"{self._name}:{ns}/{account}"
         if created:
             # A namespace created in this deployment gets its `default` ServiceAccount asynchronously, and reading a
-            # missing object fails the run. An empty apply creates it if needed (SSA upserts) and owns no field.
+            # missing object fails the run (pulumi pkg/resource/deploy/step.go, ReadStep). An empty apply creates it
+            # if needed (an apply patch creates a missing object: pulumi-kubernetes await.go, Creation).
+            # It sets no annotation, so it owns no field at all: the provider adds no label or annotation of its own
+            # to a Patch resource in server-side-apply mode (provider.go Check; only `pulumi.com/autonamed` is
+            # internal, metadata/annotations.go), and without `pulumi.com/patchFieldManager` its manager is the
+            # short random `pulumi-kubernetes-<hex>` kept in state (fieldManagerName in provider.go). An ensure
+            # that owned our patchFieldManager annotation under another manager made the main patch a 409.
             ensure = k8s.core.v1.ServiceAccountPatch(
                 f"{base}:ensure",
-                metadata=k8s.meta.v1.ObjectMetaPatchArgs(
-                    name=account, namespace=ns,
-                    annotations={FIELD_MANAGER_ANNOTATION: f"{field_manager(self._name)}-ensure"},
-                ),
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=account, namespace=ns),
                 opts=self._opts(secret),
             )
-            live_id = pulumi.Output.all(ensure.metadata.namespace, ensure.metadata.name).apply("/".join)
-            live = k8s.core.v1.ServiceAccount.get(f"{base}:live", live_id, opts=self._opts(ensure))
+            # Read by the ensure patch's id, not by its name: a Patch resource's id is empty in preview (provider.go
+            # Create, preview branch), so on the first preview the read is skipped, all its outputs unknown, instead
+            # of failing on a namespace that does not exist yet. On later runs the id is known and the read runs.
+            live = k8s.core.v1.ServiceAccount.get(f"{base}:live", ensure.id, opts=self._opts(ensure))
         else:
             live = k8s.core.v1.ServiceAccount.get(f"{base}:live", f"{ns}/{account}", opts=self._opts())
         plan = pulumi.Output.all(live.image_pull_secrets, live.metadata).apply(
@@ -270,7 +275,12 @@ class RegistryCredentials(pulumi.ComponentResource):
         # A new credentials digest replaces the RandomId, whose random hex then rolls the pods. The keeper is
         # secret (derived from the credentials) and stays in state; only the random token reaches the spec.
         digest = self.dockerconfigjson.apply(lambda text: hashlib.sha256(text.encode("utf-8")).hexdigest())
-        rollout = random.RandomId(f"{base}/rollout", byte_length=8, keepers={"credentials": digest}, opts=self._opts())
+        # The keeper map only contains a secret; the engine keeps an output secret by itself only when the same
+        # top-level input was (pulumi step_executor.go), so name it, lest the digest land in state in plaintext.
+        rollout = random.RandomId(
+            f"{base}/rollout", byte_length=8, keepers={"credentials": digest},
+            opts=self._opts(additional_secret_outputs=["keepers"]),
+        )
         selector = selector_labels(node, self._name)
         k8s.apps.v1.DaemonSet(
             f"{base}/{node.name}",

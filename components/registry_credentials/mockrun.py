@@ -55,10 +55,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
         """Keep stack transforms, so they can be applied when `run_transforms` is set."""
         self.stack_transforms.append(transform)
 
+    def make_monitor(self) -> "RecordingMonitor":
+        """The monitor `run_program` installs for these mocks."""
+        return RecordingMonitor(self)
+
+    def _transform_props(self, args: pulumi.runtime.MockResourceArgs) -> Dict[str, Any]:
+        """Props as handed to transforms (here the wire form; the platform model hands Outputs as the engine does)."""
+        return dict(args.inputs)
+
+    def _wire(self, props: Dict[str, Any]) -> Dict[str, Any]:
+        """Transformed props back in wire form."""
+        return props
+
     def _transformed(self, args: pulumi.runtime.MockResourceArgs) -> Dict[str, Any]:
         # The mock monitor records transforms but never runs them; its docs suggest running them here.
         # Order as the engine's: the resource's own transforms, then the stack's.
-        props = dict(args.inputs)
+        props = self._transform_props(args)
         for transform in [*(getattr(args, "transforms", None) or []), *self.stack_transforms]:
             result = transform(pulumi.ResourceTransformArgs(
                 custom=args.custom, type_=args.typ, name=args.name, props=props, opts=pulumi.ResourceOptions()))
@@ -66,11 +78,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 result = _sync_await(result)
             if result is not None:
                 props = dict(result.props)
-        return props
+        return self._wire(props)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[Optional[str], dict]:
         """Record the registration and return plausible outputs."""
         inputs = self._transformed(args) if self.run_transforms and args.custom else dict(args.inputs)
+        record = self._record(args, inputs)
+        if record.read:
+            state = self.live.get((args.typ, args.resource_id))
+            return args.resource_id, dict(state) if state is not None else dict(args.inputs)
+        return self._created(args.typ, args.name, inputs)
+
+    def _record(self, args: pulumi.runtime.MockResourceArgs, inputs: Dict[str, Any]) -> Record:
         record = Record(
             typ=args.typ,
             name=args.name,
@@ -81,10 +100,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             transforms=list(getattr(args, "transforms", None) or []),
         )
         self.records.append(record)
-        if record.read:
-            state = self.live.get((args.typ, args.resource_id))
-            return args.resource_id, dict(state) if state is not None else dict(args.inputs)
-        return self._created(args.typ, args.name, inputs)
+        return record
 
     def _created(self, typ: str, name: str, inputs: Dict[str, Any]) -> Tuple[str, dict]:
         state = dict(inputs)
@@ -184,7 +200,7 @@ def run_program(
     Pass your own `mocks` to inspect what was registered even when the program raises.
     """
     mocks = mocks if mocks is not None else RecordingMocks(live, run_transforms=run_transforms)
-    monitor = RecordingMonitor(mocks)
+    monitor = mocks.make_monitor()
     capture = _Capture()
     logger = logging.getLogger(f"registry_credentials.mockrun.{id(capture)}")
     logger.propagate = False
