@@ -1,5 +1,6 @@
 """The RegistryCredentials component: wires the pure credential model to Kubernetes resources."""
 
+import asyncio
 import hashlib
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
@@ -233,7 +234,7 @@ class RegistryCredentials(pulumi.ComponentResource):
             live = k8s.core.v1.ServiceAccount.get(f"{base}:live", ensure.id, opts=self._opts(ensure))
         else:
             live = k8s.core.v1.ServiceAccount.get(f"{base}:live", f"{ns}/{account}", opts=self._opts())
-        plan = pulumi.Output.all(live.image_pull_secrets, live.metadata).apply(
+        plan = pulumi.Output.all(_read_list(live), live.metadata).apply(
             lambda values: self._plan(f"{ns}/{account}", values[0], values[1], mode)
         )
         k8s.core.v1.ServiceAccountPatch(
@@ -317,6 +318,28 @@ class RegistryCredentials(pulumi.ComponentResource):
         if plan.force:
             pulumi.log.warn(keep_warning(account, plan), resource=self)
         return plan
+
+
+def _read_list(live: k8s.core.v1.ServiceAccount) -> pulumi.Output:
+    """The read's imagePullSecrets, empty (not unknown) when a read that ran found none.
+
+    In preview the SDK resolves an output the engine did not return as unknown (pulumi `runtime/rpc.py`,
+    resolve_properties), so a clean ServiceAccount would make the whole patch unknown. A read that ran always returns
+    `metadata`; a skipped read (unknown id) returns nothing, and then the list stays unknown.
+    """
+    entries = live.image_pull_secrets
+
+    async def value() -> Any:
+        return await entries.future() if await entries.is_known() else []
+
+    async def known() -> bool:
+        return bool(await entries.is_known() or await live.metadata.is_known())
+
+    async def resources() -> Any:
+        return await entries.resources()
+
+    return pulumi.Output(resources(), asyncio.ensure_future(value()), asyncio.ensure_future(known()),
+                         entries.is_secret())
 
 
 __all__ = ["InvalidConfigError", "RegistryCredentials", "UnsafePatchError", "TYPE_TOKEN", "field_manager"]

@@ -295,6 +295,7 @@ class Platform:
         self.preview = True
         self._seen: Set[str] = set()
         self.errors: List[PlatformError] = []
+        self._replaced: List[StateEntry] = []
         self._lock = threading.RLock()
 
     # ----- runs -----
@@ -320,6 +321,9 @@ class Platform:
                     self._delete(entry)
                     self._forget(urn)
             if not self.preview:
+                for entry in reversed(self._replaced):
+                    self._delete(entry)
+                self._replaced = []
                 # The serviceaccount controller has caught up by the end of the run at the latest.
                 for key in list(self.cluster.objects):
                     if key[0] == "Namespace":
@@ -364,9 +368,13 @@ class Platform:
                 old.retain_on_delete = retain_on_delete
                 return old.id, old.outputs
             if op == "replace" and old is not None:
-                # pulumi-kubernetes Diff sets deleteBeforeReplace for a replaced object whose fixed name and
-                # namespace stay the same (provider.go, Diff), so the old one goes first.
-                self._delete(old)
+                if _ident(old.inputs) == _ident(inputs) and typ.startswith("kubernetes:"):
+                    # pulumi-kubernetes Diff sets deleteBeforeReplace for a replaced object whose fixed name and
+                    # namespace stay the same (provider.go, Diff), so the old one goes first.
+                    self._delete(old)
+                else:
+                    # Create-before-delete: the engine deletes the old object at the end of the run.
+                    self._replaced.append(old)
                 self._forget(urn)
                 old = None
             id_, outputs, manager = self._apply(urn, typ, inputs, old)

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import yaml
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from .mockrun import Record, Run, run_program
+from .mockrun import Record, Run
+from .platform import Platform, run_on_platform
 from .stack_files import PLACEHOLDER, StackConfig, object_value
 
 _TOP_KEYS = ("apiVersion", "kind", "metadata")
@@ -58,8 +60,17 @@ class Manifest:
         return f"# {self.typ} {self.logical_name}{note}\n" + yaml.dump(self.body, Dumper=_Dumper, sort_keys=False)
 
 
+UNKNOWN_SHOWN = "[unknown until up]"
+"""How the render shows a value a first `pulumi preview` cannot know yet (Pulumi prints `[unknown]`)."""
+
+
 def redact(value: Any) -> Any:
-    """Return `value` with every RPC-secret subtree replaced by PLACEHOLDER (keys of a secret map kept)."""
+    """Return `value` with every RPC-secret subtree replaced by PLACEHOLDER (keys of a secret map kept).
+
+    Values unknown in preview show as UNKNOWN_SHOWN.
+    """
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        return UNKNOWN_SHOWN
     if rpc.is_rpc_secret(value):
         inner = rpc.unwrap_rpc_secret(value)
         if isinstance(inner, dict):
@@ -153,13 +164,20 @@ def fill_unset_passwords(config: StackConfig) -> None:
 
 
 def run_stack(config: StackConfig) -> Run:
-    """Run the project's `__main__.py` under mocks with this stack's (redacted) config."""
+    """Run the project's `__main__.py` as `pulumi preview` would, on the platform model, with the redacted config.
+
+    The cluster starts from the README's precondition: every namespace the stack reads from exists, with clean
+    ServiceAccounts, and nothing of ours is deployed yet. So Patch ids, reads of namespaces the stack creates and
+    provider-computed values are unknown, as in a first real preview.
+    """
     fill_unset_passwords(config)
     main = config.project_dir / "__main__.py"
     sys.path.insert(0, str(config.project_dir))
     try:
-        return run_program(
+        return run_on_platform(
+            Platform(materialize_missing=True),
             lambda: runpy.run_path(str(main), run_name="__main__"),
+            preview=True,
             project=config.project,
             stack=config.stack,
             config=config.values,
