@@ -256,3 +256,37 @@ def test_recorded_secret_inputs_through_the_platform_are_secret():
     (secret,) = run.of_type("kubernetes:core/v1:Secret")
     assert rpc.is_rpc_secret(secret.inputs["data"])
     assert unwrap(secret.inputs)["metadata"]["name"] == SECRET
+
+
+# Transforms see what the engine hands them: secrets, unknowns and props with dependencies as Outputs (defect e).
+def _workload_program(image: str):
+    def program():
+        import pulumi_kubernetes as k8s
+
+        rc = RegistryCredentials("rc", {
+            "registries": [{"server": "harbor.example.com", "username": "u", "password": pulumi.Output.secret("pw")}],
+            "namespaces": [{"name": "apps"}],
+        })
+        namespace = rc.secret_names.apply(lambda names: "apps")  # a prop with a dependency
+        k8s.apps.v1.Deployment("web", metadata={"name": "web", "namespace": namespace}, spec={
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{
+                "name": "c", "image": image, "env": [{"name": "TOKEN", "value": pulumi.Output.secret("tok-S3cret")}],
+            }]}},
+        }, opts=pulumi.ResourceOptions(transforms=[rc.image_check_transform(), rc.pull_secret_transform()]))
+    return program
+
+
+@pytest.mark.parametrize("image, warned", [("quay.io/team/web:1", True), ("harbor.example.com/team/web:1", False)])
+def test_transforms_handle_outputs_as_the_engine_sends_them(image, warned):
+    stack = stack_on(cluster_with(["apps"]), program=_workload_program(image), run_transforms=True)
+    run = stack.up()
+    warnings = [w for w in run.warnings if "web" in w]
+    assert warnings == ([f"Deployment apps/web: image {image} matches none of the configured registry keys "
+                         "(harbor.example.com); the kubelet would pull it anonymously. Add its registry, or fix the "
+                         "image name."] if warned else [])
+    (deployment,) = run.of_type("kubernetes:apps/v1:Deployment")
+    assert unwrap(deployment.inputs)["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "rc"}]
+    assert "tok-S3cret" not in plaintext_of(run)
+    stack.preview()
+    assert stack.platform.changes() == []

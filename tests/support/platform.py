@@ -39,10 +39,11 @@ class Stack:
     """One stack of a program against one platform: preview, up (its preview, then the update), destroy."""
 
     def __init__(self, platform: Platform, program: Optional[Callable[[], Any]] = None,
-                 project: str = PROJECT, stack: str = "test") -> None:
+                 project: str = PROJECT, stack: str = "test", run_transforms: bool = False) -> None:
         self.platform = platform
         self.program = program or (lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"))
         self.project, self.stack = project, stack
+        self.run_transforms = run_transforms
         self.config: Dict[str, Any] = {}
         self.secret_keys: List[str] = [f"{project}:passwords"]
 
@@ -54,7 +55,8 @@ class Stack:
     def run(self, preview: bool) -> Run:
         """One program run against the platform."""
         return run_on_platform(self.platform, self.program, preview=preview, project=self.project,
-                               stack=self.stack, config=self.config, secret_keys=self.secret_keys)
+                               stack=self.stack, config=self.config, secret_keys=self.secret_keys,
+                               run_transforms=self.run_transforms)
 
     def preview(self) -> List[Step]:
         """`pulumi preview`: the planned changes."""
