@@ -52,13 +52,14 @@ class Obj:
     fields: Dict[Path, Any] = field(default_factory=dict)
     owners: Dict[Path, Set[str]] = field(default_factory=dict)
     operations: Dict[str, str] = field(default_factory=dict)  # manager -> "Apply" | "Update"
+    api_version: str = "v1"
 
     def body(self, managed_fields: bool = True) -> Dict[str, Any]:
         """The object as a read returns it (camelCase), `metadata.managedFields` included."""
         metadata: Dict[str, Any] = {"name": self.name}
         if self.namespace:
             metadata["namespace"] = self.namespace
-        body: Dict[str, Any] = {"apiVersion": _API_VERSIONS.get(self.kind, "v1"), "kind": self.kind, "metadata": metadata}
+        body: Dict[str, Any] = {"apiVersion": self.api_version, "kind": self.kind, "metadata": metadata}
         for path, value in sorted(self.fields.items()):
             target = body
             for part in path[:-1]:
@@ -71,9 +72,6 @@ class Obj:
                 for m, op in sorted(self.operations.items()) if any(m in o for o in self.owners.values())
             ]
         return body
-
-
-_API_VERSIONS = {"DaemonSet": "apps/v1"}
 
 
 def _fields_v1(paths: Iterable[Path]) -> Dict[str, Any]:
@@ -459,6 +457,7 @@ class Platform:
         else:
             # Updates, and creates with upsertExistingObjects, are server-side applies (await.go).
             ssa_apply(self.cluster, kind, namespace, name, fields, manager, self._force(inputs))
+        self.cluster.objects[(kind, namespace, name)].api_version = str(body.get("apiVersion") or "v1")
         id_ = f"{namespace}/{name}" if namespace else name
         return id_, dict(inputs), manager
 

@@ -6,7 +6,7 @@ import runpy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 from pulumi.output import Unknown
@@ -163,21 +163,22 @@ def fill_unset_passwords(config: StackConfig) -> None:
         config.secret_keys.append(key)
 
 
-def run_stack(config: StackConfig) -> Run:
+def run_stack(config: StackConfig, platform: Optional[Platform] = None, preview: bool = True) -> Run:
     """Run the project's `__main__.py` as `pulumi preview` would, on the platform model, with the redacted config.
 
     The cluster starts from the README's precondition: every namespace the stack reads from exists, with clean
     ServiceAccounts, and nothing of ours is deployed yet. So Patch ids, reads of namespaces the stack creates and
-    provider-computed values are unknown, as in a first real preview.
+    provider-computed values are unknown, as in a first real preview. Pass a `platform` (and preview=False for the
+    update phase of an up) to run against another state.
     """
     fill_unset_passwords(config)
     main = config.project_dir / "__main__.py"
     sys.path.insert(0, str(config.project_dir))
     try:
         return run_on_platform(
-            Platform(materialize_missing=True),
+            platform or Platform(materialize_missing=True),
             lambda: runpy.run_path(str(main), run_name="__main__"),
-            preview=True,
+            preview=preview,
             project=config.project,
             stack=config.stack,
             config=config.values,
