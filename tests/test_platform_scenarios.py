@@ -290,3 +290,31 @@ def test_transforms_handle_outputs_as_the_engine_sends_them(image, warned):
     assert "tok-S3cret" not in plaintext_of(run)
     stack.preview()
     assert stack.platform.changes() == []
+
+
+def test_named_and_patched_service_accounts():
+    cluster = cluster_with(["basic"], {"basic/ci-runner": []})
+    stack = stack_on(cluster).configure(values([
+        {"name": "basic", "serviceAccounts": ["service1"], "patchServiceAccounts": ["ci-runner"]}]))
+    stack.deploy()
+    assert pull_secrets(stack, "basic", "service1") == [SECRET]
+    assert pull_secrets(stack, "basic", "ci-runner") == [SECRET]
+    stack.destroy()
+    assert live(stack.platform, "ServiceAccount", "basic", "service1") is None
+    assert pull_secrets(stack, "basic", "ci-runner") == []
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_project_stacks_deploy_from_the_readme_precondition(name):
+    from registry_credentials import render
+    from registry_credentials.stack_files import load_stack
+    from support.stack import PROJECT_DIR
+
+    platform = Platform(materialize_missing=True)
+    config = load_stack(PROJECT_DIR, name)
+    render.run_stack(config, platform)
+    render.run_stack(config, platform, preview=False)
+    render.run_stack(config, platform)
+    assert platform.changes() == []
+    platform.destroy()
+    assert not [key for key in platform.cluster.snapshot() if key.startswith("Secret/")]
