@@ -318,3 +318,31 @@ def test_project_stacks_deploy_from_the_readme_precondition(name):
     assert platform.changes() == []
     platform.destroy()
     assert not [key for key in platform.cluster.snapshot() if key.startswith("Secret/")]
+
+
+def test_someone_editing_the_list_after_us_stops_the_next_preview():
+    stack = stack_on(cluster_with(["apps"])).configure(values(["apps"]))
+    stack.deploy()
+    stack.platform.cluster.update(("ServiceAccount", "apps", "default"),
+                                  {("imagePullSecrets",): [{"name": SECRET}, {"name": "team"}]})
+    with pytest.raises(UnsafePatchError, match="'team'"):
+        stack.preview()
+
+
+@pytest.mark.parametrize("options, works", [(ProviderOptions(upsert_existing_objects=True), True),
+                                            (ProviderOptions(upsert_existing_objects=True,
+                                                             enable_secret_mutable=True), False)],
+                         ids=["replace", "enableSecretMutable"])
+def test_rotation_after_adopting_with_upsert(options, works):
+    cluster = cluster_with(["apps"])
+    kubectl_secret(cluster, "apps", SECRET, _kubectl_data(PASSWORD))
+    stack = stack_on(cluster, options).configure(values(["apps"]))
+    stack.deploy()
+    stack.configure(values(["apps"], password=NEW_PASSWORD))
+    if not works:
+        # kubectl-create still co-owns .data: an in-place update to another value is a conflict.
+        with pytest.raises(PlatformError, match='conflict with "kubectl-create"'):
+            stack.up()
+        return
+    stack.deploy()
+    assert secret_config(stack, "apps")["auths"]["harbor.example.com"]["password"] == NEW_PASSWORD

@@ -125,6 +125,15 @@ class Cluster:
             self.controller_creates_default_sa(name)
         return obj
 
+    def update(self, key: Key, fields: Mapping[Path, Any], manager: str = "kubectl-edit") -> None:
+        """An Update (kubectl edit/patch) by another client: never conflicts, takes over the fields it changes."""
+        obj = self.objects[key]
+        for path, value in fields.items():
+            if obj.fields.get(path) != value:
+                obj.fields[path] = value
+                obj.owners[path] = {manager}
+        obj.operations.setdefault(manager, "Update")
+
     def controller_creates_default_sa(self, namespace: str) -> None:
         """The serviceaccount controller creates `default`; it ignores AlreadyExists (kubernetes-facts.md)."""
         key = ("ServiceAccount", namespace, "default")
