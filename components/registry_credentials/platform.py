@@ -9,6 +9,7 @@ the upstream file or PR it comes from (pulumi/pulumi-kubernetes@94977969d6, pulu
 offline `render` uses it in preview; the tests use both phases.
 """
 
+import asyncio
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -487,8 +488,8 @@ class Platform:
         with self._lock:
             self._seen.add(urn)
             if id_ == rpc.UNKNOWN or not id_:
-                # An unknown id in preview: the engine skips the read, every output is unknown
-                # (pulumi pkg/resource/deploy/step.go, ReadStep).
+                # An unknown id in preview: the engine skips the read and gives it empty outputs, which the SDK
+                # resolves as unknown (pulumi pkg/resource/deploy/step.go, ReadStep.Apply).
                 self.steps.append(Step("read-skipped", urn))
                 return "", None
             kind = _kind_of(typ)
@@ -590,7 +591,7 @@ def _wire_secret(value: Any) -> bool:
 def engine_form(value: Any, as_output: bool = False) -> Any:
     """A wire value as the engine hands it to a transform: secrets and unknowns as Outputs."""
     if rpc.is_rpc_secret(value):
-        return pulumi.Output.secret(_openly(rpc.unwrap_rpc_secret(value)))
+        return pulumi.Output.secret(plain(rpc.unwrap_rpc_secret(value)))
     if isinstance(value, pulumi.output.Unknown) or value == rpc.UNKNOWN:
         return _unknown_output()
     if isinstance(value, dict):
@@ -600,13 +601,7 @@ def engine_form(value: Any, as_output: bool = False) -> Any:
     return pulumi.Output.from_input(value) if as_output else value
 
 
-def _openly(value: Any) -> Any:
-    return plain(value)
-
-
 def _unknown_output() -> pulumi.Output:
-    import asyncio
-
     loop = asyncio.get_event_loop()
     known: "asyncio.Future[bool]" = loop.create_future()
     known.set_result(False)
@@ -617,10 +612,6 @@ def _unknown_output() -> pulumi.Output:
     return pulumi.Output(set(), result, known, secret)
 
 
-__all__ = [
-    "run_on_platform", "Cluster", "Obj", "Platform", "PlatformError", "PlatformMocks", "ProviderOptions", "Step", "fields_of",
-    "relinquish", "ssa_apply",
-]
 
 
 def run_on_platform(platform: Platform, program: Any, *, preview: bool, **kwargs: Any) -> Any:
@@ -634,3 +625,9 @@ def run_on_platform(platform: Platform, program: Any, *, preview: bool, **kwargs
         raise platform.errors[0]
     platform.finish()
     return result
+
+
+__all__ = [
+    "Cluster", "MAX_MANAGER", "Obj", "Platform", "PlatformError", "PlatformMocks", "ProviderOptions", "Step",
+    "fields_of", "relinquish", "run_on_platform", "ssa_apply",
+]

@@ -6,7 +6,6 @@ The rules live in the package (the offline render runs on them too); this module
 
 import json
 import runpy
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from registry_credentials.mockrun import Run
@@ -108,5 +107,5 @@ def state_json(platform: Platform) -> str:
     return json.dumps(entries, default=str)
 
 
-__all__ = ["Path", "ProviderOptions", "Stack", "cluster_with", "kubectl_secret", "live", "ops", "owners",
+__all__ = ["ProviderOptions", "Stack", "cluster_with", "kubectl_secret", "live", "ops", "owners",
            "state_json"]
