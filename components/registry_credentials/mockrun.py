@@ -1,7 +1,8 @@
 """Run a Pulumi program under Pulumi's own mock runtime and return what it registered.
 
-This is not an engine: resources are not created, only recorded with the inputs the real program sends.
-The offline `render` command and the test suite share it, so both see exactly what `pulumi up` would send.
+This is not an engine: by default resources are not created, only recorded with the inputs the real program sends,
+and outputs echo them. `platform.PlatformMocks` plugs in here to answer as the engine, pulumi-kubernetes and the API
+server would. The offline `render` command and the test suite share it, so both see exactly what `pulumi up` sends.
 """
 
 import inspect
