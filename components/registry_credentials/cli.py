@@ -1,4 +1,4 @@
-"""Command line: `python -m registry_credentials render|explain ...`."""
+"""Command line: `python -m registry_credentials render|explain|verify ...`."""
 
 import argparse
 import json
@@ -8,6 +8,7 @@ from typing import List, Optional
 
 from .errors import ConfigError
 from .stack_files import PLACEHOLDER, find_project_dir, load_stack
+from .verify_cli import add_parser as add_verify_parser
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--node-key", action="append", help="an auths key of the node's config.json (repeatable)")
     explain_cmd.add_argument("--node-file", help="a node's config.json to read auths keys from")
     explain_cmd.set_defaults(func=_explain)
+    add_verify_parser(commands)  # issue 12: `verify`, defined in verify_cli.py
     return parser
 
 

@@ -45,7 +45,7 @@ class CredentialsRejectedError(ConfigError, pulumi.RunError):
 
 def run_checks(
     checks: Sequence[Target], settings: Sequence[RegistrySetting], index_of: Mapping[str, int],
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT, before_registration: bool = True,
 ) -> List[str]:
     """Check `checks` in parallel; return the warnings, or raise CredentialsRejectedError for a `fail` rejection."""
     if not checks:
@@ -55,7 +55,7 @@ def run_checks(
     mode = {s.index: s.mode for s in settings}
     failing = [r for r in results if r.outcome == REJECTED and mode[index_of[r.label]] == FAIL]
     if failing:
-        raise CredentialsRejectedError(failure_message(failing))
+        raise CredentialsRejectedError(failure_message(failing, before_registration))
     warnings += [w for w in (warning_for(r) for r in results) if w]
     return warnings
 
@@ -101,7 +101,9 @@ class Verification:
         index_of = {e.label(): e.index for e in self.checked.entries}
 
         def check_known(values: List[str]) -> bool:
-            for warning in run_checks(targets(entries, self.settings, values), self.settings, index_of):
+            for warning in run_checks(
+                targets(entries, self.settings, values), self.settings, index_of, before_registration=False
+            ):
                 pulumi.log.warn(warning, resource=resource)
             return True
 

@@ -114,10 +114,11 @@ def warning_for(result: Result) -> Optional[str]:
     return None
 
 
-def failure_message(rejected: Sequence[Result]) -> str:
+def failure_message(rejected: Sequence[Result], before_registration: bool = True) -> str:
     """The error that stops a `verify: fail` run, listing every rejected registry."""
     lines = "; ".join(describe(r) for r in rejected)
+    stopped = "Nothing was changed." if before_registration else "The pull Secrets were not created or updated."
     return (
-        f"verify is fail and the registry rejected the credentials: {lines}. Nothing was changed. Fix the password "
+        f"verify is fail and the registry rejected the credentials: {lines}. {stopped} Fix the password "
         "or username, or set verify: warn to deploy anyway"
     )

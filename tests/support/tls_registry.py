@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 import jwt
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -261,3 +262,22 @@ def silent_server(host: str = "127.0.0.1") -> Iterator[str]:
         yield f"{host}:{sock.getsockname()[1]}"
     finally:
         sock.close()
+
+
+USERNAME = "robot$verify"
+PASSWORD = "v3rify:P@ss<&>é-secret"
+"""Non-ASCII and ':' included: Basic auth must carry them as UTF-8, and no output may ever show them."""
+
+
+@pytest.fixture(scope="session")
+def tls_basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSRegistry]:
+    """An HTTPS registry with htpasswd (Basic) auth for USERNAME/PASSWORD."""
+    with running_tls_registry(tmp_path_factory.mktemp("tls-basic"), USERNAME, PASSWORD) as registry:
+        yield registry
+
+
+@pytest.fixture(scope="session")
+def tls_token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSRegistry]:
+    """An HTTPS registry with token (Bearer) auth; its issuer (HTTPS, 127.0.0.1) checks USERNAME/PASSWORD."""
+    with running_tls_registry(tmp_path_factory.mktemp("tls-token"), USERNAME, PASSWORD, auth="token") as registry:
+        yield registry
