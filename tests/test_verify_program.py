@@ -5,6 +5,7 @@ import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
 from registry_credentials.mockrun import RecordingMocks, run_program
+from registry_credentials.stack_files import PLACEHOLDER
 from registry_credentials.verify_settings import DEFAULT_ENV
 from support.records import plaintext_of
 from support.stack import run_stack_program
@@ -155,3 +156,14 @@ def test_stack_program_checks_once(tls_token_registry):
     before = len(tls_token_registry.issuer.requests)
     run_stack_program(stack_values(tls_token_registry, verify="warn"))
     assert len(tls_token_registry.issuer.requests) - before == 1
+
+
+def test_placeholder_passwords_are_not_checked(monkeypatch):
+    """`render` fills unset and encrypted passwords with a placeholder: those are unknown, so never checked."""
+    monkeypatch.delenv(DEFAULT_ENV)
+    values = {"registries": [{"name": "gone", "server": "127.0.0.1:1", "username": "u"}],
+              "passwords": {"gone": PLACEHOLDER}, "namespaces": ["apps"]}
+    run = run_stack_program(values)
+    assert not [w for w in run.warnings if "credentials check" in w]
+    values["passwords"] = {"gone": "a-real-password"}  # the same registry is checked once the password is known
+    assert [w for w in run_stack_program(values).warnings if "credentials check" in w]
