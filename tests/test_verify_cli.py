@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,24 @@ def test_secret_password_missing_from_config_json_is_a_usage_error():
     config["registry-credentials:passwords"] = {"secret": True}  # printed without --show-secrets
     result = run_cli("--stack", "dev", "--config-json", "-", stdin=json.dumps(config))
     assert result.returncode == 2 and "--show-secrets" in result.stderr
+
+
+def test_other_commands_accept_the_verify_settings_in_stack_files(tmp_path):
+    """explain and render read stacks/Pulumi.<stack>.yaml: caFile, insecure and verify must not be 'unknown'."""
+    project = Path(__file__).resolve().parents[1]
+    (tmp_path / "stacks").mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((project / name).read_text())
+    (tmp_path / "stacks" / "Pulumi.t.yaml").write_text(
+        "config:\n"
+        "  registry-credentials:verify: fail\n"
+        "  registry-credentials:registries:\n"
+        "    - {name: h, server: 127.0.0.1:1, username: u, caFile: /etc/hostname, insecure: true, verify: fail}\n"
+        "  registry-credentials:namespaces: [apps]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "REGISTRY_CREDENTIALS_VERIFY"}
+    for command in (["explain", "--stack", "t", "127.0.0.1:1/app:1"], ["render", "--stack", "t"]):
+        result = subprocess.run([sys.executable, "-m", "registry_credentials", *command, "--project-dir",
+                                 str(tmp_path)], capture_output=True, text=True, timeout=60, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "credentials check" not in result.stderr  # render's placeholder passwords are never checked

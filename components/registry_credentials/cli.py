@@ -36,10 +36,13 @@ def _stack_keys(args: argparse.Namespace) -> "tuple[list, list, dict]":
     """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
     from .dockerconfig import check_registries
     from .stack_files import object_value
+    from .verify_settings import arg_spelling
 
     project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
     config = load_stack(project_dir, args.stack)
     registries = object_value(config, "registries") or []
+    if isinstance(registries, list):  # issue 12: caFile is spelled ca_file in the args check_registries reads
+        registries = [arg_spelling(r) for r in registries]
     checked = check_registries(registries, passwords_known=False)
     about = {e.key: f"registry {registries[e.index].get('name', e.index)!s}, user {e.username}"
              for e in checked.entries}

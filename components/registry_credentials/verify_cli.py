@@ -9,12 +9,10 @@ from typing import Any, Dict, List, Mapping, Tuple
 from .dockerconfig import check_registries
 from .errors import ConfigError
 from .verify import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
-from .verify_settings import CAMEL, OFF, SNAKE, registry_settings, targets
+from .verify_settings import CAMEL, OFF, SNAKE, arg_spelling, registry_settings, targets
 
 EXIT = {ACCEPTED: 0, REJECTED: 1, UNREACHABLE: 3}
 """Exit codes; 2 is a usage error (argparse and ConfigError)."""
-
-_CONFIG_KEYS = {"caFile": "ca_file"}
 
 
 def exit_code(results: List[Result]) -> int:
@@ -76,7 +74,7 @@ def from_config_json(document: Any) -> Tuple[List[Dict[str, Any]], List[str]]:
         password = passwords.get(name)
         if not isinstance(password, str) or not password:
             raise ConfigError(f"passwords.{name}: not set in the config JSON (was --show-secrets given?)")
-        result.append({_CONFIG_KEYS.get(k, k): v for k, v in item.items() if k != "name"})
+        result.append({k: v for k, v in arg_spelling(item).items() if k != "name"})
         secrets.append(password)
     return result, secrets
 

@@ -19,6 +19,16 @@ SNAKE = {"verify": "verify", "ca_file": "ca_file", "insecure": "insecure"}
 CAMEL = {"verify": "verify", "ca_file": "caFile", "insecure": "insecure"}
 """How the per-registry settings are spelled in component args and in stack config (for messages)."""
 
+
+
+def arg_spelling(registry: Any) -> Any:
+    """A stack-config registry entry with its verify settings renamed as component args spell them (caFile)."""
+    if not isinstance(registry, Mapping):
+        return registry
+    renamed = {camel: snake for snake, camel in CAMEL.items()}
+    return {renamed.get(key, key): value for key, value in registry.items()}
+
+
 UNREACHABLE_HINT = (
     "the machine running pulumi may not reach a registry that the cluster's nodes reach (network, proxy, VPN); "
     "the run goes on"
