@@ -59,7 +59,7 @@ def test_json_output(tls_token_registry):
     result = run_cli(*server_args(tls_token_registry, "--json"), stdin=PASSWORD)
     assert result.returncode == 0
     document = json.loads(result.stdout)
-    assert document["exit_code"] == 0
+    assert document["exit_code"] == 0 and "stack" not in document
     (entry,) = document["results"]
     assert {k: entry[k] for k in ("registry", "key", "username", "outcome")} == {
         "registry": f"registries[0] ({tls_token_registry.host})", "key": tls_token_registry.host,
@@ -105,7 +105,9 @@ def test_stack_mode_from_a_file_with_unreachable(tmp_path, tls_basic_registry):
     ))
     result = run_cli("--stack", "dev", "--config-json", str(path), "--json")
     assert result.returncode == 3
-    assert [r["outcome"] for r in json.loads(result.stdout)["results"]] == ["accepted", "unreachable"]
+    document = json.loads(result.stdout)
+    assert document["stack"] == "dev"
+    assert [r["outcome"] for r in document["results"]] == ["accepted", "unreachable"]
     assert_clean(result, "gone-secret")
 
 

@@ -147,3 +147,19 @@ def test_endpoint_of_key(key, endpoint):
 
 def test_scrub_hides_secrets_but_not_short_words():
     assert verify.scrub("token abcd1234 and p", ["abcd1234", "p"]) == "token *** and p"
+
+
+def test_more_registries_than_threads_are_checked_in_batches(monkeypatch):
+    monkeypatch.setattr(verify, "MAX_PARALLEL", 3)
+    seen = []
+    monkeypatch.setattr(verify, "check", lambda target, timeout: seen.append(target.label) or verify.Result(
+        target.label, target.key, target.key, target.username, ACCEPTED, "ok"))
+    results = check_all([Target(f"r{i}", "h", "u", PASSWORD) for i in range(7)], 1.0)
+    assert [r.label for r in results] == [f"r{i}" for i in range(7)] and sorted(seen) == sorted(r.label for r in results)
+
+
+def test_a_bad_ca_file_is_a_result_not_a_traceback(tmp_path):
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    result = check(Target("r", "127.0.0.1:1", "u", PASSWORD, ca_file=str(bad)), TIMEOUT)
+    assert (result.outcome, result.detail) == (UNREACHABLE, "could not prepare the request (SSLError)")

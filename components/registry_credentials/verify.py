@@ -312,16 +312,22 @@ def check(target: Target, timeout: float = DEFAULT_TIMEOUT) -> Result:
         outcome, detail = UNREACHABLE, str(refused)
     except requests.exceptions.RequestException as error:
         outcome, detail = UNREACHABLE, describe_error(error)
-    except (OSError, ssl.SSLError) as error:  # e.g. an unreadable CA file
-        outcome, detail = UNREACHABLE, f"could not prepare the request ({type(error).__name__}: {error.strerror or ''})"
+    except OSError as error:  # e.g. an unreadable or malformed CA file (ssl.SSLError is an OSError)
+        outcome, detail = UNREACHABLE, f"could not prepare the request ({type(error).__name__})"
+    except Exception as error:  # noqa: BLE001 -- a check must end as a result, never as a traceback
+        outcome, detail = UNREACHABLE, f"the check failed unexpectedly ({type(error).__name__})"
     finally:
         if handshake is not None:
             handshake.session.close()
     return Result(target.label, target.key, endpoint_of(target.key), target.username, outcome, scrub(detail, secrets))
 
 
+MAX_PARALLEL = 256
+"""Threads at once; more registries are checked in batches (each batch costs at most one timeout)."""
+
+
 def check_all(targets: Sequence[Target], timeout: float = DEFAULT_TIMEOUT) -> List[Result]:
-    """Check every target at once, one thread each; a target still busy after `timeout` ends `unreachable`.
+    """Check every target in parallel, one thread each; a target still busy after `timeout` ends `unreachable`.
 
     Threads are daemons: a check stuck in DNS (which no socket timeout bounds) cannot hold the process open.
     """
@@ -330,12 +336,14 @@ def check_all(targets: Sequence[Target], timeout: float = DEFAULT_TIMEOUT) -> Li
     def run(index: int, target: Target) -> None:
         results[index] = check(target, timeout)
 
-    threads = [threading.Thread(target=run, args=(i, t), daemon=True, name=f"verify-{i}") for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + timeout + 1.0  # the grace second lets in-flight answers land
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    for start in range(0, len(targets), MAX_PARALLEL):
+        batch = range(start, min(start + MAX_PARALLEL, len(targets)))
+        threads = [threading.Thread(target=run, args=(i, targets[i]), daemon=True, name=f"verify-{i}") for i in batch]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + timeout + 1.0  # the grace second lets in-flight answers land
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
     return [
         result if result is not None else Result(
             t.label, t.key, endpoint_of(t.key), t.username, UNREACHABLE, f"no answer within {timeout:g} s"

@@ -117,6 +117,7 @@ def _run(args: argparse.Namespace) -> int:
     skipped = [checked.entries[s.index].label() for s in settings if s.mode == OFF]
     if args.json:
         print(json.dumps({
+            **({"stack": args.stack} if args.stack else {}),
             "results": [{"registry": r.label, "key": r.key, "endpoint": r.endpoint, "username": r.username,
                          "outcome": r.outcome, "detail": r.detail} for r in results],
             "skipped": skipped,
