@@ -1,5 +1,6 @@
 """The credentials check against real registries: HTTPS with a generated CA, Basic and token auth."""
 
+import threading
 import time
 
 import pytest
@@ -151,11 +152,21 @@ def test_scrub_hides_secrets_but_not_short_words():
 
 def test_more_registries_than_threads_are_checked_in_batches(monkeypatch):
     monkeypatch.setattr(verify, "MAX_PARALLEL", 3)
-    seen = []
-    monkeypatch.setattr(verify, "check", lambda target, timeout: seen.append(target.label) or verify.Result(
-        target.label, target.key, target.key, target.username, ACCEPTED, "ok"))
+    lock, running, peak = threading.Lock(), [0], [0]
+
+    def fake_check(target, timeout):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return verify.Result(target.label, target.key, target.key, target.username, ACCEPTED, "ok")
+
+    monkeypatch.setattr(verify, "check", fake_check)
     results = check_all([Target(f"r{i}", "h", "u", PASSWORD) for i in range(7)], 1.0)
-    assert [r.label for r in results] == [f"r{i}" for i in range(7)] and sorted(seen) == sorted(r.label for r in results)
+    assert [(r.label, r.outcome) for r in results] == [(f"r{i}", ACCEPTED) for i in range(7)]
+    assert peak[0] == 3
 
 
 def test_a_bad_ca_file_is_a_result_not_a_traceback(tmp_path):
