@@ -14,6 +14,12 @@ skips TLS verification for it):
 * Basic credentials never go to a realm on another host over plain HTTP, not even for an insecure registry;
 * no redirects are followed, so credentials cannot be bounced elsewhere;
 * no credential or token appears in a Result (every detail is scrubbed), and requests never reads ~/.netrc.
+
+Libraries considered first: oras-py (oras/auth/token.py) sends Basic credentials to whatever realm the registry
+names with no scheme or host check, and turns every non-200 token answer into "no token", so a rejection cannot be
+told from an outage; python-dxf (dxf/__init__.py, DXFBase.authenticate) rewrites the realm to https but needs a
+`scope` in the challenge (a `GET /v2/` challenge has none) and a repository. Neither takes a per-registry extra CA.
+Both are built on requests, which this module uses directly.
 """
 
 import base64
