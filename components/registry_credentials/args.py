@@ -17,6 +17,12 @@ class RegistryArgs(TypedDict):
     """Password or token; always treated as a secret."""
     email: NotRequired[str]
     """Optional e-mail, written as kubectl's --docker-email would."""
+    verify: NotRequired[str]
+    """Check these credentials against the registry at preview: `warn`, `fail` or `off` (default: the component's)."""
+    ca_file: NotRequired[str]
+    """PEM CA bundle trusted, in addition to the default ones, when checking this registry."""
+    insecure: NotRequired[bool]
+    """Check over plain HTTP or without TLS verification (development registries only; warned at preview)."""
 
 
 class NamespaceArgs(TypedDict):
@@ -84,3 +90,5 @@ class RegistryCredentialsArgs(TypedDict):
     """Name of the Secret in every namespace; defaults to the component's name."""
     node_bootstrap: NotRequired[NodeBootstrapArgs]
     """Node-level credentials (method 1); off unless `enabled` is true."""
+    verify: NotRequired[str]
+    """Check the credentials against each registry at preview: `warn` (default), `fail` (stop on a rejection) or `off`."""

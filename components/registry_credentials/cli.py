@@ -1,4 +1,4 @@
-"""Command line: `python -m registry_credentials render|explain ...`."""
+"""Command line: `python -m registry_credentials render|explain|verify ...`."""
 
 import argparse
 import json
@@ -8,6 +8,7 @@ from typing import List, Optional
 
 from .errors import ConfigError
 from .stack_files import PLACEHOLDER, find_project_dir, load_stack
+from .verify_cli import add_parser as add_verify_parser
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -35,10 +36,13 @@ def _stack_keys(args: argparse.Namespace) -> "tuple[list, list, dict]":
     """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
     from .dockerconfig import check_registries
     from .stack_files import object_value
+    from .verify_settings import arg_spelling
 
     project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
     config = load_stack(project_dir, args.stack)
     registries = object_value(config, "registries") or []
+    if isinstance(registries, list):  # issue 12: caFile is spelled ca_file in the args check_registries reads
+        registries = [arg_spelling(r) for r in registries]
     checked = check_registries(registries, passwords_known=False)
     about = {e.key: f"registry {registries[e.index].get('name', e.index)!s}, user {e.username}"
              for e in checked.entries}
@@ -103,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--node-key", action="append", help="an auths key of the node's config.json (repeatable)")
     explain_cmd.add_argument("--node-file", help="a node's config.json to read auths keys from")
     explain_cmd.set_defaults(func=_explain)
+    add_verify_parser(commands)  # issue 12: `verify`, defined in verify_cli.py
     return parser
 
 

@@ -38,6 +38,7 @@ from .service_accounts import (
     plan_pull_secrets,
 )
 from .validation import check_namespace_args, check_registry_args
+from .verify_program import prepare as prepare_verification
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -96,6 +97,8 @@ class RegistryCredentials(pulumi.ComponentResource):
         # Everything is checked before super().__init__ so a bad configuration registers nothing at all.
         with reported_at_preview():
             checked = check_registry_args(args.get("registries"))
+            # Issue 12: settings checked, plain passwords verified against the registries before registration.
+            verification = prepare_verification(args, checked)
             namespaces = check_namespace_args(args.get("namespaces"))
             node = check_node_bootstrap(args.get("node_bootstrap"))
             if node and node.namespace in {ns["name"] for ns in namespaces}:
@@ -121,7 +124,8 @@ class RegistryCredentials(pulumi.ComponentResource):
         for problem in diagnose_keys(self._keys):
             pulumi.log.warn(f"registry key {problem.key!r}: {problem.message}", resource=self)
 
-        passwords = [pulumi.Output.secret(r["password"]) for r in args["registries"]]
+        verification.report(self)
+        passwords = verification.gate([pulumi.Output.secret(r["password"]) for r in args["registries"]], self)
         self.dockerconfigjson = pulumi.Output.secret(
             pulumi.Output.all(*passwords).apply(lambda values: render_entries(checked.entries, values))
         )

@@ -13,6 +13,7 @@ MAX_SECRET_BYTES = 1024 * 1024
 
 REGISTRY_FIELDS = ("server", "username", "password", "email")
 _TOKEN_FIELDS = ("identitytoken", "registrytoken")
+_VERIFY_FIELDS = ("verify", "ca_file", "insecure")  # issue 12: read by verify_settings, not rendered
 _TOKEN_USERNAMES = (
     "Use the username/password form instead: Azure ACR username 00000000-0000-0000-0000-000000000000 with the "
     "token as password; Google GCR/Artifact Registry username oauth2accesstoken with an access token as password; "
@@ -79,9 +80,9 @@ def _check_one(index: int, registry: Mapping[str, Any], passwords_known: bool) -
     if not isinstance(server, str) or not server.strip():
         raise ConfigError(f"{where}.server: must be a non-empty registry host, e.g. harbor.example.com")
     where = f"{where} ({server})"
-    unknown = sorted(set(registry) - set(REGISTRY_FIELDS) - set(_TOKEN_FIELDS) - {"name"})
+    unknown = sorted(set(registry) - set(REGISTRY_FIELDS) - set(_TOKEN_FIELDS) - set(_VERIFY_FIELDS) - {"name"})
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(REGISTRY_FIELDS)}")
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(REGISTRY_FIELDS + _VERIFY_FIELDS)}")
     tokens = [field for field in _TOKEN_FIELDS if registry.get(field)]
     username, password = registry.get("username"), registry.get("password")
     if tokens and not username and not password:

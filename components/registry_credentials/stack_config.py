@@ -10,6 +10,8 @@ from .args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCreden
 from .component import reported_at_preview
 from .dockerconfig import render_dockerconfigjson
 from .errors import ConfigError
+from .stack_files import PLACEHOLDER
+from .verify_program import precheck
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 # Stack config spells settings in camelCase, like Pulumi's own config; the component args are snake_case.
@@ -21,6 +23,7 @@ _NAMESPACE_KEYS = {
     "patchServiceAccounts": "patch_service_accounts",
     "foreignPullSecrets": "foreign_pull_secrets",
 }
+_REGISTRY_KEYS = {"caFile": "ca_file"}  # issue 12; the other registry settings are spelled the same
 _NODE_KEYS = {
     "enabled": "enabled",
     "namespace": "namespace",
@@ -77,7 +80,15 @@ def _load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     node = config.get_object("nodeBootstrap")
     if node is not None:
         args["node_bootstrap"] = _node_bootstrap(node)
+    _verify(config, args, [passwords[n] for n in names])
     return args
+
+
+def _verify(config: pulumi.Config, args: RegistryCredentialsArgs, passwords: List[str]) -> None:
+    """Issue 12: `verify` setting, and the credentials check while the plaintext is at hand (before registering)."""
+    if config.get("verify") is not None:
+        args["verify"] = config.get("verify")
+    precheck(args, passwords, unknown=PLACEHOLDER)
 
 
 def _renamed(where: str, item: Mapping[str, Any], keys: Mapping[str, str]) -> Dict[str, Any]:
@@ -136,7 +147,9 @@ def _registry(index: int, item: Any, passwords: Mapping[str, Any], names: List[s
         raise ConfigError(
             f"passwords.{name}: the password of registry {name!r} is not set; run {password_command(name)}"
         )
-    registry: RegistryArgs = {key: value for key, value in item.items() if key != "name"}  # type: ignore[assignment]
+    registry: RegistryArgs = {  # type: ignore[assignment]
+        _REGISTRY_KEYS.get(key, key): value for key, value in item.items() if key != "name"
+    }
     # Secret from the moment it leaves config: nothing downstream ever sees it as a plain value.
     registry["password"] = pulumi.Output.secret(password)
     return registry
