@@ -1,9 +1,32 @@
 """Typed arguments of the RegistryCredentials component (TypedDicts, as Pulumi's schema inference expects)."""
 
+from enum import Enum
 from typing import Mapping, Sequence, TypedDict
 
 import pulumi
 from typing_extensions import NotRequired
+
+
+# Constrained strings are `str` Enums: the analyzer turns them into schema enums (Literal and Union are rejected), and
+# a str Enum member equals its value, so Python callers and stack config keep passing plain "fail"/"keep".
+class ForeignPullSecrets(str, Enum):
+    """What to do when a patched ServiceAccount already lists pull secrets someone else set."""
+
+    FAIL = "fail"
+    """Stop with an explanation (default): adding ours would take ownership of their entries."""
+    KEEP = "keep"
+    """Keep their entries, force ownership of the list, and retain the patch on destroy."""
+
+
+class VerifyMode(str, Enum):
+    """How a registry login check at preview reacts when the credentials do not work."""
+
+    WARN = "warn"
+    """Warn and carry on."""
+    FAIL = "fail"
+    """Stop the preview."""
+    OFF = "off"
+    """Do not check."""
 
 
 class RegistryArgs(TypedDict):
@@ -17,6 +40,12 @@ class RegistryArgs(TypedDict):
     """Password or token; always treated as a secret."""
     email: NotRequired[str]
     """Optional e-mail, written as kubectl's --docker-email would."""
+    verify: NotRequired[VerifyMode]
+    """Login check for this registry; overrides the component's `verify`."""
+    ca_file: NotRequired[str]
+    """Path to a PEM CA bundle the login check trusts for this registry."""
+    insecure: NotRequired[bool]
+    """Skip TLS verification in the login check for this registry (default false)."""
 
 
 class NamespaceArgs(TypedDict):
@@ -32,7 +61,7 @@ class NamespaceArgs(TypedDict):
     """ServiceAccounts to create with the Secret in their imagePullSecrets."""
     patch_service_accounts: NotRequired[Sequence[str]]
     """Existing ServiceAccounts to add the Secret to."""
-    foreign_pull_secrets: NotRequired[str]
+    foreign_pull_secrets: NotRequired[ForeignPullSecrets]
     """What to do when a patched ServiceAccount already lists others' pull secrets: `fail` (default) or `keep`."""
 
 
@@ -40,10 +69,15 @@ class TolerationArgs(TypedDict):
     """A pod toleration, as in a PodSpec."""
 
     key: NotRequired[str]
+    """Taint key to tolerate; empty with operator Exists tolerates every taint."""
     operator: NotRequired[str]
+    """`Exists` or `Equal` (default `Equal`)."""
     value: NotRequired[str]
+    """Taint value to match with operator Equal."""
     effect: NotRequired[str]
+    """`NoSchedule`, `PreferNoSchedule` or `NoExecute`; empty matches all."""
     toleration_seconds: NotRequired[int]
+    """How long a NoExecute taint is tolerated before eviction."""
 
 
 class NodeBootstrapArgs(TypedDict):
@@ -84,3 +118,5 @@ class RegistryCredentialsArgs(TypedDict):
     """Name of the Secret in every namespace; defaults to the component's name."""
     node_bootstrap: NotRequired[NodeBootstrapArgs]
     """Node-level credentials (method 1); off unless `enabled` is true."""
+    verify: NotRequired[VerifyMode]
+    """Registry login check at preview for every registry: `warn`, `fail` or `off`."""
