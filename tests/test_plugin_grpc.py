@@ -91,6 +91,7 @@ ENCODINGS = {
     "bare secret password and a dependency of the list": (
         {"registries": [registry(bare_secret(PASSWORD))]}, {"registries": [DEP]}
     ),
+    "one entry as a secret output value": ({"registries": [output_value(registry(PASSWORD), secret=True)]}, {}),
 }
 
 
@@ -122,6 +123,35 @@ def test_construct_registers_the_secret_and_the_patch_and_keeps_the_password_sec
     assert is_secret(outputs["dockerconfigjson"])
     assert json.loads(outputs["dockerconfigjson"]["value"]) == rendered
     assert_no_plaintext(plugin, mocks, outputs)
+
+
+def test_values_that_depended_on_other_resources_keep_the_dependency_and_their_schema_names(plugin):
+    # An engine that sends no output values wraps a list with dependencies as one value: the SDK then maps no
+    # camelCase names inside it, so serviceAccounts / defaultServiceAccount must still reach the component.
+    mocks = RecordingMocks(live_service_account([]))
+    inputs = {
+        "registries": [registry(output_value(PASSWORD, secret=True))],
+        "namespaces": [{"name": "apps", "serviceAccounts": ["builder"], "defaultServiceAccount": False}],
+        "secretName": "pull",
+    }
+    outputs = state(plugin.construct(mocks, inputs, dependencies={"namespaces": [DEP]}))
+    (account,) = registered(mocks, "kubernetes:core/v1:ServiceAccount")
+    assert account.inputs["metadata"]["name"] == "builder" and account.inputs["imagePullSecrets"] == [{"name": "pull"}]
+    assert registered(mocks, "kubernetes:core/v1:ServiceAccountPatch") == [] and mocks.read == []
+    assert outputs["serviceAccounts"] == {"apps": ["builder"]}
+    (component,) = [r for r in mocks.requests if r.type == TOKEN]
+    assert DEP in component.dependencies
+
+
+def test_foreign_pull_secrets_refused_at_the_patch_says_what_to_do_without_a_traceback(plugin):
+    mocks = RecordingMocks(live_service_account(["theirs"]))
+    inputs = {"registries": [registry(output_value(PASSWORD, secret=True))], "namespaces": [{"name": "apps"}]}
+    with pytest.raises(grpc.RpcError) as raised:
+        plugin.construct(mocks, inputs)
+    details = raised.value.details()
+    assert "already lists imagePullSecrets ['theirs']" in details and "foreignPullSecrets: keep" in details
+    assert "Traceback" not in details and PASSWORD not in details
+    assert registered(mocks, "kubernetes:core/v1:ServiceAccountPatch") == []
 
 
 @pytest.mark.parametrize(
@@ -173,6 +203,9 @@ BAD_INPUTS = [
                      "namespaces": [{"name": "apps"}]}, "Missing required input 'registries[0].password'"),
     ("bad namespace name", {"registries": [registry(output_value(PASSWORD, secret=True))],
                             "namespaces": [{"name": "Apps_1"}]}, "namespaces[0].name"),
+    ("bad secret name, spelled as in the schema", {"registries": [registry(output_value(PASSWORD, secret=True))],
+                                                   "namespaces": [{"name": "apps"}], "secretName": "Bad_Name"},
+     "secretName: "),
     ("unknown enum value", {"registries": [registry(output_value(PASSWORD, secret=True))],
                             "namespaces": [{"name": "apps", "foreignPullSecrets": "sometimes"}]}, "sometimes"),
     ("username sent secret", {"registries": [registry(output_value(PASSWORD, secret=True),

@@ -44,12 +44,3 @@ def test_constrained_strings_are_enums_and_secrets_are_marked():
         assert served[field], field
     assert {"kind/component", "category/infrastructure"} <= set(served["keywords"])
 
-
-def test_plain_strings_and_enum_members_are_the_same_mode():
-    from registry_credentials.args import ForeignPullSecrets
-    from registry_credentials.engine_inputs import plain_args
-
-    for given in ("keep", ForeignPullSecrets.KEEP):
-        args, _ = plain_args({"namespaces": [{"name": "apps", "foreign_pull_secrets": given}]}, None)
-        assert type(args["namespaces"][0]["foreign_pull_secrets"]) is str
-        assert args["namespaces"][0]["foreign_pull_secrets"] == "keep"

@@ -10,7 +10,6 @@ import pulumi_random as random
 
 from .args import NamespaceArgs, RegistryCredentialsArgs
 from .dockerconfig import encode_secret_data, render_entries
-from .engine_inputs import plain_args
 from .errors import ConfigError
 from .image_check import image_check_transform
 from .keyring import diagnose_keys
@@ -95,8 +94,6 @@ class RegistryCredentials(pulumi.ComponentResource):
     ) -> None:
         # Everything is checked before super().__init__ so a bad configuration registers nothing at all.
         with reported_at_preview():
-            # Hosted as a plugin, args arrive as the engine sends them (secret output values, Enum members).
-            args, opts = plain_args(args, opts)
             checked = check_registry_args(args.get("registries"))
             namespaces = check_namespace_args(args.get("namespaces"))
             node = check_node_bootstrap(args.get("node_bootstrap"))

@@ -1,27 +1,35 @@
-"""Inputs as the engine sends them to Construct, made into the plain shapes the component validates.
+"""Construct inputs as the engine sends them, made into the plain shapes the component validates.
 
-A component hosted as a plugin gets its args from the provider server, not from a Python caller:
-- a secret (or dependent) value arrives as an *output value*: an `Output` already resolved when Construct starts
-  (`rpc.deserialize_output_value` and `ProviderServicer._select_value` build it from a completed future);
+A component hosted as a plugin gets its inputs from the provider server, not from a Python caller:
+- a secret or dependent value arrives as an *output value*: an `Output` already resolved when Construct starts
+  (`rpc.deserialize_output_value` and `ProviderServicer._select_value` in pulumi build it from a completed future);
 - a *bare* secret inside a list or map makes the SDK mark the whole enclosing value secret
-  (`rpc.deserialize_property` pushes secretness "up"), so a secret password can turn all of `registries` into one
-  secret `Output`;
-- a constrained string arrives as its `str` Enum member (`ComponentProvider.map_input_properties`).
-Passwords may stay Outputs. Everything else decides which resources exist, so it must be known now: an Output that
-is already resolved is unwrapped (its dependencies move to the component's `depends_on`), anything else is refused
-with a message saying what to do.
+  (`rpc.deserialize_property` pushes secretness "up"), so one secret password turns all of `registries` into one
+  secret `Output`; so does a dependency of the list when the engine sends no output values.
+The SDK maps schema names to Python names (`ComponentProvider.map_input_properties`) only in plain lists and maps,
+so this runs before it, on schema names, guided by the schema: a property the analyzer marked `plain` must be known
+now (it decides which resources exist); the others (the password) may stay Outputs. Resolved Outputs are unwrapped
+and their dependencies returned, for the component's `depends_on`; anything else is refused with a message that
+names the field as the user spelled it and says what to do.
 """
 
 import asyncio
-from enum import Enum
-from typing import Any, List, Mapping, Optional, Set, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Set
 
 import pulumi
 
 from .errors import ConfigError
 
-# Only these leaves may stay Outputs (secret or computed): (top-level arg, field of one list element).
-INPUT_LEAVES = {("registries", "password")}
+Schema = Mapping[str, Any]
+
+
+@dataclass
+class PlainInputs:
+    """Inputs with every plain property plain, and the resources the unwrapped values depended on."""
+
+    inputs: Dict[str, Any]
+    depends_on: List[pulumi.Resource] = field(default_factory=list)
 
 
 def _resolved(value: pulumi.Output) -> Optional[Any]:
@@ -29,7 +37,7 @@ def _resolved(value: pulumi.Output) -> Optional[Any]:
 
     Construct is synchronous inside the provider server's event loop, so we cannot await; the output values the
     engine sends are built from completed futures and can be read at once. `Output._data` holds value, known,
-    secret and dependencies together since pulumi/pulumi#22661 (pulumi 3.23x; our floor is 3.260).
+    secret and dependencies together since pulumi/pulumi#22661 (before our floor, 3.260).
     """
     data = getattr(value, "_data", None)
     if isinstance(data, asyncio.Future) and data.done() and not data.cancelled() and data.exception() is None:
@@ -38,71 +46,73 @@ def _resolved(value: pulumi.Output) -> Optional[Any]:
 
 
 class _Walk:
-    def __init__(self) -> None:
+    def __init__(self, schema: Schema) -> None:
+        self.types: Mapping[str, Any] = schema.get("types", {})
         self.depends_on: Set[pulumi.Resource] = set()
 
-    def value(self, path: str, value: Any, leaf: Tuple[str, str]) -> Any:
-        if leaf in INPUT_LEAVES:
-            # The component makes every password secret itself, whatever arrived (plain, secret, Output, unknown).
+    def properties(self, path: str, value: Any, properties: Mapping[str, Any]) -> Any:
+        if not isinstance(value, Mapping):
+            return value  # the SDK and the component's validation report the wrong shape
+        return {
+            key: self.value(f"{path}.{key}" if path else key, item, properties.get(key, {}))
+            for key, item in value.items()
+        }
+
+    def value(self, path: str, value: Any, spec: Mapping[str, Any]) -> Any:
+        if not spec.get("plain"):
+            # Not plain (the password): any form is fine; the component makes every password secret itself.
             return value
         if isinstance(value, pulumi.Output):
-            data = _resolved(value)
-            if data is None:
-                raise ConfigError(
-                    f"{path}: must be a plain value, not an Output: it decides which resources exist (only "
-                    "registries[].password may be an Output)"
-                )
-            # A list is "unknown" as soon as one element is (a password during preview): look inside it.
-            if not data.is_known and not isinstance(data.value, (Mapping, list, tuple)):
-                raise ConfigError(_unknown(path))
-            if data.is_secret and not _contains_password(leaf, data.value):
-                raise ConfigError(
-                    f"{path}: arrived as a secret, but only a registry's password is kept secret (server, username, "
-                    "email and the namespace settings appear in preview messages and resource names); pass it as a "
-                    "plain value and mark only the password secret"
-                )
-            self.depends_on.update(data.resources)
-            return self.value(path, data.value, leaf)
-        if _is_unknown(value):
-            raise ConfigError(_unknown(path))
-        if isinstance(value, Enum):
-            return value.value
-        if isinstance(value, Mapping):
-            return {k: self.value(f"{path}.{k}", v, (leaf[0], str(k))) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.value(f"{path}[{i}]", v, leaf) for i, v in enumerate(value)]
+            value = self._unwrap(path, value, spec)
+        if isinstance(value, pulumi.output.Unknown):
+            raise ConfigError(_not_known(path))
+        ref = spec.get("$ref", "")
+        if ref.startswith("#/types/"):
+            shape = self.types.get(ref[len("#/types/"):], {})
+            return self.properties(path, value, shape["properties"]) if "properties" in shape else value
+        if spec.get("type") == "array" and isinstance(value, list):
+            return [self.value(f"{path}[{i}]", item, spec.get("items", {})) for i, item in enumerate(value)]
+        if spec.get("type") == "object" and isinstance(value, Mapping):
+            items = spec.get("additionalProperties", {})
+            return {k: self.value(f"{path}.{k}", v, items) for k, v in value.items()}
         return value
 
+    def _unwrap(self, path: str, value: pulumi.Output, spec: Mapping[str, Any]) -> Any:
+        data = _resolved(value)
+        if data is None:
+            raise ConfigError(f"{path}: must be a plain value, not an Output: it decides which resources exist")
+        # A list is "unknown" as soon as one element is (a password during preview): look inside it.
+        if not data.is_known and not isinstance(data.value, (Mapping, list)):
+            raise ConfigError(_not_known(path))
+        if data.is_secret and not self._holds_secret_input(spec):
+            raise ConfigError(
+                f"{path}: arrived as a secret, but only a registry's password is kept secret (server, username, "
+                "email and the namespace settings appear in preview messages and resource names); pass it as a "
+                "plain value and mark only the password secret"
+            )
+        self.depends_on.update(data.resources)
+        return data.value
 
-def _contains_password(leaf: Tuple[str, str], value: Any) -> bool:
-    """Whether a secret value holds a password, so its secretness may come from the SDK pushing it up."""
-    if leaf[0] != "registries" or leaf[1] == "password":
-        return False
-    if isinstance(value, Mapping):
-        return "password" in value
-    if isinstance(value, (list, tuple)):
-        return any(isinstance(v, Mapping) and "password" in v for v in value)
-    return False
+    def _holds_secret_input(self, spec: Mapping[str, Any]) -> bool:
+        """Whether a value of this shape contains a non-plain property, whose secretness the SDK may have pushed up."""
+        ref = spec.get("$ref", "")
+        if ref.startswith("#/types/"):
+            shape = self.types.get(ref[len("#/types/"):], {})
+            return any(not p.get("plain") or self._holds_secret_input(p) for p in shape.get("properties", {}).values())
+        nested = spec.get("items") or spec.get("additionalProperties")
+        return bool(nested) and self._holds_secret_input(nested)
 
 
-def _is_unknown(value: Any) -> bool:
-    return isinstance(value, pulumi.output.Unknown)
-
-
-def _unknown(path: str) -> str:
+def _not_known(path: str) -> str:
     return (
         f"{path}: is not known yet (it comes from a resource that is not created yet); it decides which resources "
         "exist, so give it as a plain value, and order with dependsOn instead"
     )
 
 
-def plain_args(args: Any, opts: Optional[pulumi.ResourceOptions]) -> Tuple[Any, Optional[pulumi.ResourceOptions]]:
-    """Return args with every field but passwords plain, and opts depending on whatever the unwrapped values did."""
-    if not isinstance(args, Mapping):
-        return args, opts
-    walk = _Walk()
-    plain = {key: walk.value(key, value, (key, "")) for key, value in args.items()}
-    if walk.depends_on:
-        deps: List[pulumi.Resource] = list(walk.depends_on)
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=deps))
-    return plain, opts
+def plain_inputs(inputs: Mapping[str, Any], schema: Schema, token: str) -> PlainInputs:
+    """Make the plain properties of resource `token`'s inputs plain values; raise ConfigError if one cannot be."""
+    walk = _Walk(schema)
+    properties = schema["resources"][token]["inputProperties"]
+    plain = walk.properties("", inputs, properties)
+    return PlainInputs(inputs=dict(plain), depends_on=list(walk.depends_on))

@@ -1,6 +1,7 @@
 """Host RegistryCredentials as a Pulumi plugin package, so TypeScript, Go, C#, Java and YAML stacks can use it."""
 
 import json
+import re
 import sys
 from importlib import metadata
 from typing import Any, Dict, List, Optional
@@ -12,6 +13,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
 from .component import TYPE_TOKEN, RegistryCredentials
+from .engine_inputs import plain_inputs
 from .errors import ConfigError
 
 PACKAGE = "registry-credentials"
@@ -70,24 +72,42 @@ class RegistryCredentialsProvider(ComponentProvider):
 
     def __init__(self, version: Optional[str] = None) -> None:
         super().__init__([RegistryCredentials], PACKAGE, None, version or package_version())
-        self.schema = json.dumps(add_metadata(json.loads(self.schema or "{}")))
+        self._schema = add_metadata(json.loads(self.schema or "{}"))
+        self.schema = json.dumps(self._schema)
 
     def construct(
         self, name: str, resource_type: str, inputs: Inputs, options: Optional[ResourceOptions] = None
     ) -> ConstructResult:
-        """Construct, reporting bad input as the engine's invalid-input error: our message, without a stack trace."""
+        """Construct from inputs as the engine sends them; bad input is the engine's invalid-input error."""
         try:
-            return super().construct(name, resource_type, inputs, options)
+            plain = plain_inputs(inputs, self._schema, TYPE_TOKEN)
+            if plain.depends_on:
+                options = ResourceOptions.merge(options, ResourceOptions(depends_on=plain.depends_on))
+            return super().construct(name, resource_type, plain.inputs, options)
+        except ConfigError as err:
+            raise invalid_input(str(err)) from None
         except ComponentInitError as err:
-            # The server turns any other exception into "Unexpected <class ...>" plus a Python traceback
-            # (pulumi provider/server.py Construct); InputPropertiesError becomes INVALID_ARGUMENT with our message.
             if isinstance(err.inner, ConfigError):
-                message = str(err.inner)
-                # Our messages start with the field ("namespaces[0].name: ..."). The list must not be None: the
-                # server then builds a Status without trailing metadata and fails on it (pulumi 3.272).
-                path, _, reason = message.partition(": ")
-                raise InputPropertiesError(message, [{"property_path": path, "reason": reason or message}]) from None
+                raise invalid_input(str(err.inner)) from None
             raise
+
+
+def _camel(path: str) -> str:
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path)
+
+
+def invalid_input(message: str) -> InputPropertiesError:
+    """Our message as the engine's invalid-input error, its field spelled as in the schema (camelCase).
+
+    The server turns any other exception into "Unexpected <class ...>" plus a Python traceback (pulumi
+    provider/server.py Construct). The error list must not be None: the server then builds a Status without
+    trailing metadata and fails on it (pulumi 3.272).
+    """
+    path, sep, reason = message.partition(": ")
+    if not sep:
+        return InputPropertiesError(message, [{"property_path": "", "reason": message}])
+    path = _camel(path)
+    return InputPropertiesError(f"{path}: {reason}", [{"property_path": path, "reason": reason}])
 
 
 def schema_text() -> str:

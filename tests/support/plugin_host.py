@@ -91,6 +91,7 @@ class RecordingMocks(Mocks):
     def __init__(self, live: Callable[[MockResourceArgs], Dict[str, Any]]) -> None:
         self.registered: List[MockResourceArgs] = []
         self.read: List[MockResourceArgs] = []
+        self.requests: List[resource_pb2.RegisterResourceRequest] = []
         self._live = live
 
     def new_resource(self, args: MockResourceArgs):
@@ -114,6 +115,11 @@ class Monitor(MockMonitor):
         if parent:
             type_ = parent.split("::")[2].split("$")[-1] + "$" + type_
         return f"urn:pulumi:{STACK}::{PROJECT}::{type_}::{name}"
+
+    def RegisterResource(self, request):  # noqa: N802
+        # The raw request too: MockResourceArgs carries no dependencies or options.
+        self.mocks.requests.append(request)
+        return super().RegisterResource(request)
 
 
 class MonitorServicer(resource_pb2_grpc.ResourceMonitorServicer):
