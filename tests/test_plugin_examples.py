@@ -109,3 +109,19 @@ def test_examples_use_the_pod_level_output_instead_of_the_python_only_transform(
 
 def _outputs_used(text: str, pattern: str) -> Set[str]:
     return {match.group(2) for match in re.finditer(pattern, text)}
+
+
+def test_provider_directory_is_what_the_python_language_host_runs_and_installs():
+    # RunPlugin runs `python <dir> <engine>` when <dir>/__main__.py exists; InstallDependencies runs
+    # `pip install -r requirements.txt` in <dir> (pulumi-language-python main.go, toolchain/pip.go).
+    plugin = ROOT / "provider"
+    assert yaml.safe_load((plugin / "PulumiPlugin.yaml").read_text())["runtime"]["name"] == "python"
+    assert "serve()" in (plugin / "__main__.py").read_text()
+    requirements = [
+        line.strip() for line in (plugin / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    (project,) = [(plugin / line).resolve() for line in requirements]
+    pyproject = (project / "pyproject.toml").read_text()
+    assert re.search(r'^name = "registry-credentials"$', pyproject, re.M)
+    assert (project / "components" / "registry_credentials" / "plugin.py").is_file()
