@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterator, List
 
 import grpc
 import pytest
+from pulumi.runtime import rpc
 
 from support.plugin_host import (
     PLUGIN_DIR,
@@ -174,15 +175,36 @@ def test_foreign_pull_secrets_arrives_as_the_enum_value(plugin, mode, foreign, e
     assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == ("true" if foreign else "false")
 
 
-def test_preview_with_an_unknown_password_registers_and_leaves_the_config_unknown(plugin):
+# An unknown password during preview: as an output value without a value, and as the bare unknown sentinel that
+# engines send without output values (`rpc.UNKNOWN`), then wrapped by the SDK with the list's dependency.
+UNKNOWN_PASSWORDS = {
+    "output value": ({"registries": [registry(output_value(UNKNOWN, secret=True, dependencies=[DEP]))]}, {}),
+    "bare unknown": ({"registries": [registry(rpc.UNKNOWN)]}, {"registries": [DEP]}),
+}
+
+
+@pytest.mark.parametrize("encoding", list(UNKNOWN_PASSWORDS))
+def test_preview_with_an_unknown_password_registers_and_leaves_the_config_unknown(plugin, encoding):
     mocks = RecordingMocks(live_service_account([]))
-    unknown = output_value(UNKNOWN, secret=True, dependencies=[DEP])
-    outputs = state(
-        plugin.construct(mocks, {"registries": [registry(unknown)], "namespaces": [{"name": "apps"}]}, dry_run=True)
+    registries, dependencies = UNKNOWN_PASSWORDS[encoding]
+    response = plugin.construct(
+        mocks, {**registries, "namespaces": [{"name": "apps"}]}, dry_run=True, dependencies=dependencies
     )
-    assert len(registered(mocks, "kubernetes:core/v1:Secret")) == 1
+    outputs = state(response)
+    (secret,) = registered(mocks, "kubernetes:core/v1:Secret")
+    assert is_secret(secret.inputs["data"]) or secret.inputs.get("data") == rpc.UNKNOWN
     assert outputs["secretNames"] == {"apps": "creds"}
-    assert "dockerconfigjson" not in outputs or not isinstance(outputs["dockerconfigjson"], str)
+    assert not isinstance(outputs.get("dockerconfigjson"), str)
+
+
+def test_a_namespace_name_unknown_at_preview_is_refused_with_what_to_do(plugin):
+    mocks = RecordingMocks(live_service_account([]))
+    inputs = {"registries": [registry(output_value(PASSWORD, secret=True))], "namespaces": [{"name": rpc.UNKNOWN}]}
+    with pytest.raises(grpc.RpcError) as raised:
+        plugin.construct(mocks, inputs, dry_run=True, dependencies={"namespaces": [DEP]})
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "namespaces[0].name: is not known yet" in raised.value.details()
+    assert "dependsOn" in raised.value.details() and mocks.registered == []
 
 
 def construct_error(plugin: PluginProcess, mocks: RecordingMocks, inputs: Dict[str, Any]) -> str:
