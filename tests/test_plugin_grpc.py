@@ -28,6 +28,7 @@ USER = "ci-bot"
 AUTH = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 TOKEN = "registry-credentials:index:RegistryCredentials"
 DEP = "urn:pulumi:dev::consumer::random:index/randomPassword:RandomPassword::pw"
+K8S = "urn:pulumi:dev::consumer::pulumi:providers:kubernetes::cluster::5f1b4d2e-provider-id"
 
 
 @pytest.fixture(scope="module")
@@ -135,13 +136,16 @@ def test_values_that_depended_on_other_resources_keep_the_dependency_and_their_s
         "namespaces": [{"name": "apps", "serviceAccounts": ["builder"], "defaultServiceAccount": False}],
         "secretName": "pull",
     }
-    outputs = state(plugin.construct(mocks, inputs, dependencies={"namespaces": [DEP]}))
+    outputs = state(plugin.construct(mocks, inputs, dependencies={"namespaces": [DEP]}, providers={"kubernetes": K8S}))
     (account,) = registered(mocks, "kubernetes:core/v1:ServiceAccount")
     assert account.inputs["metadata"]["name"] == "builder" and account.inputs["imagePullSecrets"] == [{"name": "pull"}]
     assert registered(mocks, "kubernetes:core/v1:ServiceAccountPatch") == [] and mocks.read == []
     assert outputs["serviceAccounts"] == {"apps": ["builder"]}
     (component,) = [r for r in mocks.requests if r.type == TOKEN]
     assert DEP in component.dependencies
+    # The consumer's kubernetes provider still reaches every child after the dependency is merged into the options.
+    children = [r for r in mocks.requests if r.type != TOKEN]
+    assert children and all(r.provider == K8S for r in children)
 
 
 def test_foreign_pull_secrets_refused_at_the_patch_says_what_to_do_without_a_traceback(plugin):

@@ -202,17 +202,22 @@ class PluginProcess:
 
     def construct(
         self, mocks: RecordingMocks, inputs: Dict[str, Any], name: str = "creds", dry_run: bool = False,
-        dependencies: Optional[Dict[str, List[str]]] = None,
+        dependencies: Optional[Dict[str, List[str]]] = None, providers: Optional[Dict[str, str]] = None,
     ) -> provider_pb2.ConstructResponse:
+        monitor = Monitor(mocks)
+        for reference in (providers or {}).values():
+            # The consumer's provider exists already; the SDK looks it up (getResource) before using it.
+            urn, _, id_ = reference.rpartition("::")
+            monitor.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, {})
         monitor_server, monitor_address = serve(
-            lambda s: resource_pb2_grpc.add_ResourceMonitorServicer_to_server(MonitorServicer(Monitor(mocks)), s)
+            lambda s: resource_pb2_grpc.add_ResourceMonitorServicer_to_server(MonitorServicer(monitor), s)
         )
         try:
             return self.provider.Construct(
                 provider_pb2.ConstructRequest(
                     project=PROJECT, stack=STACK, name=name, type="registry-credentials:index:RegistryCredentials",
                     inputs=struct(inputs), monitorEndpoint=monitor_address, dryRun=dry_run,
-                    accepts_output_values=True,
+                    accepts_output_values=True, providers=providers or {},
                     inputDependencies={
                         k: provider_pb2.ConstructRequest.PropertyDependencies(urns=v)
                         for k, v in (dependencies or {}).items()
