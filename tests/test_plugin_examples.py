@@ -20,8 +20,8 @@ def problems(value: Any, spec: Dict[str, Any], where: str) -> List[str]:
         ref = spec["$ref"].split("/")[-1]
         spec = SCHEMA["types"][ref]
         if "enum" in spec:
-            values = {e["value"] for e in spec["enum"]}
-            return [] if value in values or _expression(value) else [f"{where}: {value!r} is not one of {sorted(values)}"]
+            values = sorted(e["value"] for e in spec["enum"])
+            return [] if value in values or _expression(value) else [f"{where}: {value!r} is not one of {values}"]
     if _expression(value):
         return []
     kind = spec.get("type")
