@@ -100,14 +100,12 @@ def invalid_input(message: str) -> InputPropertiesError:
     """Our message as the engine's invalid-input error, its field spelled as in the schema (camelCase).
 
     The server turns any other exception into "Unexpected <class ...>" plus a Python traceback (pulumi
-    provider/server.py Construct). The error list must not be None: the server then builds a Status without
-    trailing metadata and fails on it (pulumi 3.272).
+    provider/server.py Construct). The error list is empty, not None (None makes the server build a Status without
+    trailing metadata and fail on it, pulumi 3.272), and names no property path: the engine prints the value at
+    each path it is given (deploy/source_eval.go errorToMessage), and a path such as `registries` holds passwords.
     """
     path, sep, reason = message.partition(": ")
-    if not sep:
-        return InputPropertiesError(message, [{"property_path": "", "reason": message}])
-    path = _camel(path)
-    return InputPropertiesError(f"{path}: {reason}", [{"property_path": path, "reason": reason}])
+    return InputPropertiesError(f"{_camel(path)}: {reason}" if sep else message, [])
 
 
 def schema_text() -> str:
