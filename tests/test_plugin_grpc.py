@@ -253,8 +253,8 @@ def test_bad_inputs_give_one_clear_error_and_register_nothing(plugin, case, inpu
 
 def property_errors(error: grpc.RpcError) -> List[str]:
     """The property paths in the structured invalid-input details; the engine prints the input value at each."""
-    from google.rpc import status_pb2
-    from pulumi.runtime.proto import errors_pb2
+    # Pulumi's copy of google.rpc.Status: importing google.rpc's as well registers the message twice.
+    from pulumi.runtime.proto import errors_pb2, status_pb2
 
     paths = []
     for key, value in error.trailing_metadata() or ():
