@@ -19,12 +19,12 @@ class ForeignPullSecrets(str, Enum):
 
 
 class VerifyMode(str, Enum):
-    """How a registry login check at preview reacts when the credentials do not work."""
+    """What the preview does when a registry rejects the credentials (checked as the OCI Distribution Spec says)."""
 
     WARN = "warn"
-    """Warn and carry on."""
+    """One preview warning per registry that rejects them (default)."""
     FAIL = "fail"
-    """Stop the preview."""
+    """Fail the run before any resource changes; an unreachable registry stays a warning."""
     OFF = "off"
     """Do not check."""
 
@@ -41,11 +41,11 @@ class RegistryArgs(TypedDict):
     email: NotRequired[str]
     """Optional e-mail, written as kubectl's --docker-email would."""
     verify: NotRequired[VerifyMode]
-    """Login check for this registry; overrides the component's `verify`."""
+    """Credentials check for this registry; overrides the component's `verify`."""
     ca_file: NotRequired[str]
-    """Path to a PEM CA bundle the login check trusts for this registry."""
+    """Path to a PEM CA bundle the check trusts for this registry, on top of the system's."""
     insecure: NotRequired[bool]
-    """Skip TLS verification in the login check for this registry (default false)."""
+    """Allow plain HTTP or unverified TLS for this registry's check, for development; warned at preview."""
 
 
 class NamespaceArgs(TypedDict):
@@ -119,4 +119,4 @@ class RegistryCredentialsArgs(TypedDict):
     node_bootstrap: NotRequired[NodeBootstrapArgs]
     """Node-level credentials (method 1); off unless `enabled` is true."""
     verify: NotRequired[VerifyMode]
-    """Registry login check at preview for every registry: `warn`, `fail` or `off`."""
+    """Check at preview that every registry accepts its credentials: `warn` (default), `fail` or `off`."""
