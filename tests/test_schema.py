@@ -27,3 +27,20 @@ def test_counts_are_plain_and_the_password_is_an_input():
     assert registry["server"].get("plain") is True
     assert "plain" not in registry["password"]
     assert "email" not in types["registry-credentials:index:RegistryArgs"]["required"]
+
+
+def test_constrained_strings_are_enums_and_secrets_are_marked():
+    from registry_credentials.plugin import RegistryCredentialsProvider
+
+    served = json.loads(RegistryCredentialsProvider("0.1.0").schema)
+    types = served["types"]
+    namespace = types["registry-credentials:index:NamespaceArgs"]["properties"]
+    assert namespace["foreignPullSecrets"]["$ref"] == "#/types/registry-credentials:index:ForeignPullSecrets"
+    assert [e["value"] for e in types["registry-credentials:index:ForeignPullSecrets"]["enum"]] == ["fail", "keep"]
+    assert [e["value"] for e in types["registry-credentials:index:VerifyMode"]["enum"]] == ["warn", "fail", "off"]
+    assert types["registry-credentials:index:RegistryArgs"]["properties"]["password"]["secret"] is True
+    assert served["resources"][TYPE_TOKEN]["properties"]["dockerconfigjson"]["secret"] is True
+    for field in ("description", "repository", "publisher", "displayName"):
+        assert served[field], field
+    assert {"kind/component", "category/infrastructure"} <= set(served["keywords"])
+

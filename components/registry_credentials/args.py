@@ -1,9 +1,32 @@
 """Typed arguments of the RegistryCredentials component (TypedDicts, as Pulumi's schema inference expects)."""
 
+from enum import Enum
 from typing import Mapping, Sequence, TypedDict
 
 import pulumi
 from typing_extensions import NotRequired
+
+
+# Constrained strings are `str` Enums: the analyzer turns them into schema enums (Literal and Union are rejected), and
+# a str Enum member equals its value, so Python callers and stack config keep passing plain "fail"/"keep".
+class ForeignPullSecrets(str, Enum):
+    """What to do when a patched ServiceAccount already lists pull secrets someone else set."""
+
+    FAIL = "fail"
+    """Stop with an explanation (default): adding ours would take ownership of their entries."""
+    KEEP = "keep"
+    """Keep their entries, force ownership of the list, and retain the patch on destroy."""
+
+
+class VerifyMode(str, Enum):
+    """What the preview does when a registry rejects the credentials (checked as the OCI Distribution Spec says)."""
+
+    WARN = "warn"
+    """One preview warning per registry that rejects them (default)."""
+    FAIL = "fail"
+    """Fail the run before any resource changes; an unreachable registry stays a warning."""
+    OFF = "off"
+    """Do not check."""
 
 
 class RegistryArgs(TypedDict):
@@ -17,7 +40,7 @@ class RegistryArgs(TypedDict):
     """Password or token; always treated as a secret."""
     email: NotRequired[str]
     """Optional e-mail, written as kubectl's --docker-email would."""
-    verify: NotRequired[str]
+    verify: NotRequired[VerifyMode]
     """Check these credentials against the registry at preview: `warn`, `fail` or `off` (default: the component's)."""
     ca_file: NotRequired[str]
     """PEM CA bundle trusted, in addition to the default ones, when checking this registry."""
@@ -38,7 +61,7 @@ class NamespaceArgs(TypedDict):
     """ServiceAccounts to create with the Secret in their imagePullSecrets."""
     patch_service_accounts: NotRequired[Sequence[str]]
     """Existing ServiceAccounts to add the Secret to."""
-    foreign_pull_secrets: NotRequired[str]
+    foreign_pull_secrets: NotRequired[ForeignPullSecrets]
     """What to do when a patched ServiceAccount already lists others' pull secrets: `fail` (default) or `keep`."""
 
 
@@ -46,10 +69,15 @@ class TolerationArgs(TypedDict):
     """A pod toleration, as in a PodSpec."""
 
     key: NotRequired[str]
+    """Taint key to tolerate; empty with operator Exists tolerates every taint."""
     operator: NotRequired[str]
+    """`Exists` or `Equal` (default `Equal`)."""
     value: NotRequired[str]
+    """Taint value to match with operator Equal."""
     effect: NotRequired[str]
+    """`NoSchedule`, `PreferNoSchedule` or `NoExecute`; empty matches all."""
     toleration_seconds: NotRequired[int]
+    """How long a NoExecute taint is tolerated before eviction."""
 
 
 class NodeBootstrapArgs(TypedDict):
@@ -90,5 +118,5 @@ class RegistryCredentialsArgs(TypedDict):
     """Name of the Secret in every namespace; defaults to the component's name."""
     node_bootstrap: NotRequired[NodeBootstrapArgs]
     """Node-level credentials (method 1); off unless `enabled` is true."""
-    verify: NotRequired[str]
+    verify: NotRequired[VerifyMode]
     """Check the credentials against each registry at preview: `warn` (default), `fail` (stop on a rejection) or `off`."""
