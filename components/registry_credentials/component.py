@@ -36,7 +36,7 @@ from .service_accounts import (
     live_names,
     plan_pull_secrets,
 )
-from .validation import check_namespace_args, check_registry_args
+from .validation import check_args_keys, check_namespace_args, check_registry_args
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -94,6 +94,7 @@ class RegistryCredentials(pulumi.ComponentResource):
     ) -> None:
         # Everything is checked before super().__init__ so a bad configuration registers nothing at all.
         with reported_at_preview():
+            check_args_keys(args)
             checked = check_registry_args(args.get("registries"))
             namespaces = check_namespace_args(args.get("namespaces"))
             node = check_node_bootstrap(args.get("node_bootstrap"))
@@ -114,7 +115,7 @@ class RegistryCredentials(pulumi.ComponentResource):
         self._labels = labels
         # Children get the component's depends_on too, so whatever the caller orders us after comes first.
         self._depends_on = opts.depends_on if opts else None
-        for warning in checked.warnings:
+        for warning in (*checked.warnings, *(node.warnings if node else ())):
             pulumi.log.warn(warning, resource=self)
         self._keys = [entry.key for entry in checked.entries]
         for problem in diagnose_keys(self._keys):
