@@ -97,8 +97,8 @@ def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
     warnings = []
     if not _has_tag_or_digest(image):
         warnings.append(
-            f"node_bootstrap.image: {image!r} has no tag or digest, so every node pulls whatever :latest is at "
-            "that moment; pin it, e.g. python:3.13-alpine or @sha256:..."
+            f"the node agent's image {image!r} has no tag or digest, so every node runs whatever :latest is when "
+            "it pulls; pin it, e.g. python:3.13-alpine or name@sha256:..."
         )
     priority = options.get("priority_class_name")
     return NodeBootstrap(

@@ -113,10 +113,7 @@ def read_args(
     require_passwords: bool = True,
 ) -> RegistryCredentialsArgs:
     """Check stack config exactly as the program does and return the component's args."""
-    try:
-        return _read_args(values, wrap_password, require_passwords)
-    except ConfigError as err:
-        raise ConfigError(camel_message(str(err))) from None
+    return _read_args(values, wrap_password, require_passwords)
 
 
 def _object(values: ConfigValues, key: str) -> Any:
@@ -166,9 +163,14 @@ def _read_args(
         args["verify"] = check_choice("verify", verify, "verify")  # type: ignore[typeddict-unknown-key]
     # The component's own checks, now, with the plaintext at hand (the whole Secret, size included), so the
     # message names settings as this file spells them and nothing is registered.
-    check_registry_args([{**r, "password": passwords.get(n, "x")} for r, n in zip(registries, names)])
-    check_namespace_args(args["namespaces"])
-    check_node_bootstrap(args.get("node_bootstrap"))
+    try:
+        check_registry_args([{**r, "password": passwords.get(n, "x")} for r, n in zip(registries, names)])
+        check_namespace_args(args["namespaces"])
+        check_node_bootstrap(args.get("node_bootstrap"))
+    except ConfigError as err:
+        # Only here: these messages name settings as the Python API does. Keys the user misspelled were refused
+        # above, in the user's own spelling, and must not be "corrected" in the message.
+        raise ConfigError(camel_message(str(err))) from None
     for registry, name in zip(registries, names):
         if require_passwords:
             # Secret from the moment it leaves config: nothing downstream ever sees it as a plain value.

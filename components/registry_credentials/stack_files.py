@@ -91,6 +91,8 @@ def parse_yaml(data: bytes, path: Path) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        # ruamel quotes both values of a duplicate key: never echo values (one may be a password).
+        problem = problem.split(" with value ")[0]
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     except (ValueError, TypeError, OverflowError) as err:  # e.g. an unparseable timestamp or number
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
@@ -178,6 +180,12 @@ def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: A
         result.notes.append(f"{result.full_key('passwords')} is one secure value; its entries cannot be "
                             "checked without decrypting it")
         return {name: {"secure": PLACEHOLDER} for name in names if isinstance(name, str)}
+    if isinstance(value, dict) and value and not any(_is_secure(v) for v in value.values()):
+        # Same refusal as the program's; the render must not make them secret on the program's behalf.
+        raise ConfigError(
+            f"{path}: passwords: is stored in plain text. Remove it (pulumi config rm passwords) and set each "
+            "password with pulumi config set --secret --path --type string 'passwords.NAME' '<password>'"
+        )
     if isinstance(value, dict) and any(_is_secure(v) for v in value.values()):
         for name, leaf in value.items():
             if not _is_secure(leaf):
