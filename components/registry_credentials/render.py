@@ -57,7 +57,19 @@ class Manifest:
     def to_yaml(self) -> str:
         """The manifest as YAML, with a comment saying which Pulumi resource sends it."""
         note = " (server-side apply patch of an existing object)" if self.is_patch else ""
-        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.dump(self.body, Dumper=_Dumper, sort_keys=False)
+        # apiVersion, kind, metadata first; every other mapping sorted: the wire's maps have no order, so
+        # insertion order differs run to run, and the bytes must not.
+        body = {k: _sorted(self.body[k]) for k in _TOP_KEYS if k in self.body}
+        body.update({k: _sorted(self.body[k]) for k in sorted(self.body) if k not in body})
+        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.dump(body, Dumper=_Dumper, sort_keys=False)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def redact(value: Any) -> Any:
