@@ -71,7 +71,8 @@ class PulumiValues:
         return runtime_config.is_config_secret(f"{self.project}:{key}")
 
     def keys(self) -> Iterable[str]:
-        """Keys set through the runtime (tests, the language host) and through PULUMI_CONFIG."""
+        """Keys set through the runtime (mocks, providers) and through PULUMI_CONFIG, which is how the Python
+        language host hands a program its config (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go)."""
         return sorted({*runtime_config.CONFIG.get(), *(runtime_config.get_config_env() or {})})
 
 
