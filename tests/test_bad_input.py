@@ -284,3 +284,12 @@ def test_a_closed_pipe_ends_quietly():
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_yaml_errors_never_echo_values(tmp_path):
+    # ruamel's duplicate-key message quotes both values; one of them may be a password typed in plain text.
+    root = project(tmp_path, stack_text(f"{T}:passwords: {{harbor: Plain-Pa55word}}",
+                                        f"{T}:passwords: {{harbor: Other-Pa55word}}"))
+    result = run_cli("render", "--stack", "t", cwd=root)
+    assert result.returncode == 2 and 'found duplicate key "registry-credentials:passwords"' in result.stderr
+    assert "Pa55word" not in result.stderr + result.stdout

@@ -137,7 +137,9 @@ def _tolerations(raw: Any) -> List[Dict[str, Any]]:
             raise ConfigError(f"{where}.operator: must be Exists or Equal, not {operator!r}")
         effect = converted.get("effect", "")
         if effect not in ("", *_EFFECTS):
-            raise ConfigError(f"{where}.effect: must be one of {', '.join(_EFFECTS)} (or empty for all), not {effect!r}")
+            raise ConfigError(
+                f"{where}.effect: must be one of {', '.join(_EFFECTS)} (or empty for all), not {effect!r}"
+            )
         if operator == "Exists" and converted.get("value"):
             raise ConfigError(f"{where}.value: must be empty when operator is Exists")
         for field_name in ("key", "value"):

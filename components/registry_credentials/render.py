@@ -47,7 +47,7 @@ class Manifest:
         return self.typ.endswith("Patch")
 
     def filename(self, index: int, width: int = 2) -> str:
-        """A stable, readable file name; the zero-padded index keeps `ls` (and `kubectl apply -f DIR`) in apply order."""
+        """A stable file name; the zero-padded index keeps `ls` (and `kubectl apply -f DIR`) in apply order."""
         meta = self.body.get("metadata") or {}
         parts = [self.body.get("kind", "object"), meta.get("namespace") or "", meta.get("name") or self.logical_name]
         stem = "-".join(str(p) for p in parts if p)

@@ -103,6 +103,10 @@ def check_known(where: str, item: Mapping[str, Any], allowed: Iterable[str], sep
 
 def parse_bool(field: str, value: Any) -> bool:
     """A YAML boolean, or the text true/false in any case; anything else is refused (never truthiness)."""
+    # Pulumi's typed getters: Python's Config.get_bool takes exactly "true"/"True"/"false"/"False" and raises
+    # ConfigTypeError otherwise (sdk/python/lib/pulumi/config.py _get_bool); Go's config.GetBool uses
+    # cast.ToBool -> strconv.ParseBool ("1", "t", "TRUE", ...). Any case of true/false covers both spellings
+    # people write; "1"/"t"/"yes" are refused because YAML readers and the two SDKs disagree on them.
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):

@@ -38,7 +38,7 @@ def check_registry_args(registries: Any) -> Checked:
 def check_args_keys(args: Any) -> None:
     """Refuse unknown top-level args (snake_case, as the Python API spells them) with a "did you mean" hint."""
     if not isinstance(args, Mapping):
-        raise ConfigError("args: must be a RegistryCredentialsArgs mapping such as {registries: [...], namespaces: [...]}")
+        raise ConfigError("args: must be a mapping such as {registries: [...], namespaces: [...]}")
     check_known("args", args, ARGS_KEYS.values())
     if args.get("verify") is not None:
         check_choice("verify", args["verify"], "verify")

@@ -14,11 +14,11 @@ NAMESPACES = "  registry-credentials:namespaces: [apps]\n"
 NOISE = ("Traceback", "Exception ignored")
 
 
-def run_cli(*args: str, cwd: Path = PROJECT_DIR, stdin: Optional[int] = subprocess.DEVNULL) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
     """The CLI with a clean environment (no PULUMI_* settings leak in from the caller)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "REGISTRY_CREDENTIALS_"))}
     result = subprocess.run([sys.executable, "-m", "registry_credentials", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=120, stdin=stdin)
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     for noise in NOISE:
         assert noise not in result.stderr, result.stderr
     return result
