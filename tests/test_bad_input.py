@@ -14,6 +14,8 @@ from support.cli import project, run_cli, stack_text
 from support.stack import PROJECT_DIR
 
 T = "registry-credentials"
+ALIAS_BOMB = "config:\n  x:y0: &a0 [a, a, a, a, a, a, a, a, a]\n" + "".join(
+    f"  x:y{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9))
 
 # (id, stack file text, message expected in the one error line)
 BAD_STACK_FILES = [
@@ -24,6 +26,8 @@ BAD_STACK_FILES = [
     ("key-without-namespace", stack_text("registries: []"),
      "config key 'registries' must be written <namespace>:<name>, e.g. registry-credentials:registries"),
     ("not-utf8", None, "is not UTF-8 text"),
+    ("alias-bomb", ALIAS_BOMB, "expands to more than 200000 values"),
+    ("deep-nesting", "config:\n  x:y: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
     # Unknown keys, with the closest spelling as the user would write it.
     ("unknown-top-level", stack_text(f"{T}:nodebootstrap: {{enabled: true}}"),
      f"{T}:nodebootstrap: unknown setting (did you mean 'nodeBootstrap'?)"),

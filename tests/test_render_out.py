@@ -51,22 +51,24 @@ def test_same_bytes_run_to_run(tmp_path):
     assert len(streams) == 1
 
 
-# (id, how the --out path is prepared, message)
+# (id, how the path is prepared, the --out given relative to it, message)
 REFUSED = [
-    ("non-empty-foreign-dir", lambda out: (out.mkdir(), (out / "keep.yaml").write_text("mine")), "is not empty"),
-    ("plain-file", lambda out: out.write_text("mine"), "exists and is not a directory"),
-    ("foreign-marker", lambda out: (out.mkdir(), (out / MARKER).write_text("something else\n00-x.yaml\n")),
+    ("non-empty-foreign-dir", lambda out: (out.mkdir(), (out / "keep.yaml").write_text("mine")), ".",
+     "is not empty"),
+    ("plain-file", lambda out: out.write_text("mine"), ".", "exists and is not a directory"),
+    ("parent-is-a-file", lambda out: out.write_text("mine"), "sub", "is not a directory"),
+    ("foreign-marker", lambda out: (out.mkdir(), (out / MARKER).write_text("something else\n00-x.yaml\n")), ".",
      "was not written by render"),
 ]
 
 
-@pytest.mark.parametrize("name, prepare, message", REFUSED, ids=[c[0] for c in REFUSED])
-def test_refuses_directories_it_does_not_own_and_loses_nothing(tmp_path, name, prepare, message):
+@pytest.mark.parametrize("name, prepare, target, message", REFUSED, ids=[c[0] for c in REFUSED])
+def test_refuses_directories_it_does_not_own_and_loses_nothing(tmp_path, name, prepare, target, message):
     root = project(tmp_path, ONE_NAMESPACE)
     out = tmp_path / "out"
     prepare(out)
     before = snapshot(out) if out.is_dir() else out.read_bytes()
-    result = render_out(root, out)
+    result = render_out(root, out / target)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert (snapshot(out) if out.is_dir() else out.read_bytes()) == before
 

@@ -66,7 +66,11 @@ def _render(args: argparse.Namespace) -> int:
         print(f"note: {key} is not set yet; rendered as {PLACEHOLDER}", file=sys.stderr)
     found = render.manifests(run.records)
     if out is not None:
-        for path in render.write(found, out):
+        try:
+            written = render.write(found, out)
+        except OSError as err:
+            raise ConfigError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+        for path in written:
             print(path, file=sys.stderr)
     else:
         sys.stdout.write(render.as_stream(found))

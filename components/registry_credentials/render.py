@@ -199,6 +199,8 @@ def check_out_dir(out: Path) -> Path:
 def _owned(out: Path) -> List[str]:
     """The files render wrote into `out` last time; [] for a new or empty directory; ConfigError otherwise."""
     if not out.exists() and not out.is_symlink():
+        if out.parent.exists() and not out.parent.is_dir():
+            raise ConfigError(f"--out {out}: {out.parent} is not a directory")
         return []
     if not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory; give a new or empty directory")

@@ -23,6 +23,10 @@ PLACEHOLDER = "[secret]"
 """Shown wherever a secret value would be: the same word `pulumi preview` prints."""
 MAX_FILE_BYTES = 4 * 1024 * 1024
 """Stack and project files larger than this are refused (a config this size is a mistake, not a config)."""
+MAX_NODES = 200_000
+"""Values in a document once aliases are expanded: a few `*alias` lines can otherwise expand to billions
+(yaml.v3 refuses such documents too: "document contains excessive aliasing")."""
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -86,7 +90,9 @@ def parse_yaml(data: bytes, path: Path) -> Any:
         raise ConfigError(f"{path}: is not UTF-8 text (byte {err.start})") from None
     loader = YAML(typ="safe", pure=True)  # pure: the C loader is YAML 1.1
     try:
-        return loader.load(text)
+        document = loader.load(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a Pulumi config") from None
     except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -96,6 +102,25 @@ def parse_yaml(data: bytes, path: Path) -> Any:
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     except (ValueError, TypeError, OverflowError) as err:  # e.g. an unparseable timestamp or number
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    _check_size(path, document)
+    return document
+
+
+def _check_size(path: Path, document: Any) -> None:
+    # Walk the expanded tree with a budget, so an alias bomb costs at most MAX_NODES steps to detect.
+    budget = MAX_NODES
+    stack: List[Tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ConfigError(f"{path}: expands to more than {MAX_NODES} values (YAML aliases?); write it out plainly")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{path}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def find_project_dir(start: Path) -> Path:
