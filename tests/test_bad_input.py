@@ -297,3 +297,31 @@ def test_yaml_errors_never_echo_values(tmp_path):
     result = run_cli("render", "--stack", "t", cwd=root)
     assert result.returncode == 2 and 'found duplicate key "registry-credentials:passwords"' in result.stderr
     assert "Pa55word" not in result.stderr + result.stdout
+
+
+# (id, shell redirection of the CLI's output, exit code, message on stderr)
+OUTPUT_TROUBLE = [
+    ("stdout-full", "> /dev/full", 2, "error: cannot write the output: No space left on device"),
+    ("stdout-closed", ">&-", 0, ""),
+    ("both-closed", ">&- 2>&-", 0, None),
+]
+
+
+@pytest.mark.parametrize("name, redirect, code, message", OUTPUT_TROUBLE, ids=[c[0] for c in OUTPUT_TROUBLE])
+def test_output_that_cannot_be_written_is_not_a_crash(tmp_path, name, redirect, code, message):
+    import shlex
+    import subprocess
+    import sys
+
+    command = f"{shlex.quote(sys.executable)} -m registry_credentials explain --key r.io r.io/app {redirect}"
+    # Report the exit code through a file: the command's own stdout and stderr are what is being broken.
+    rc_file = tmp_path / "rc"
+    err_file = tmp_path / "err"
+    redirect_err = "" if "2>" in redirect else f" 2> {shlex.quote(str(err_file))}"
+    subprocess.run(["bash", "-c", f"{command}{redirect_err}; echo $? > {shlex.quote(str(rc_file))}"],
+                   cwd=PROJECT_DIR, stdin=subprocess.DEVNULL, timeout=60, check=True)
+    assert int(rc_file.read_text()) == code
+    stderr = err_file.read_text() if err_file.exists() else ""
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    if message:
+        assert message in stderr

@@ -238,9 +238,28 @@ def _quiet_exit(code: int) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; see EXIT_CODES for what the exit status means."""
+    # Started with stdout or stderr closed (`>&-`): Python sets them to None; write into the void instead.
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")  # any argument prints, even undecodable bytes
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _quiet_exit(EXIT_OK)
+    except OSError as err:  # stdout on a full disk and the like: the environment's, not a bug
+        try:
+            print(f"error: cannot write the output: {err.strerror or err}", file=sys.stderr)
+        except OSError:
+            pass
+        return _quiet_exit(EXIT_USAGE)
+
+
+def _run(argv: Optional[List[str]]) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
@@ -252,16 +271,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return _quiet_exit(EXIT_OK)
+    except OSError:
+        raise  # output errors: handled by main
     except Exception as err:  # noqa: BLE001 - the promise is "never a traceback"
         if os.environ.get("REGISTRY_CREDENTIALS_DEBUG"):
             raise
         print(f"internal error: {type(err).__name__}: {_one_line(str(err))} (please report this; set "
               "REGISTRY_CREDENTIALS_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
-    finally:
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _quiet_exit(0)
