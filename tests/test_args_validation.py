@@ -55,6 +55,10 @@ BAD_ARGS = [
      "node_bootstrap.tolerations[0].operator: must be Exists or Equal, not 'exists'"),
     ("toleration-exists-value", args(node_bootstrap={"enabled": True, "tolerations": [
         {"operator": "Exists", "value": "x"}]}), "node_bootstrap.tolerations[0].value: must be empty"),
+    ("toleration-equal-without-key", args(node_bootstrap={"enabled": True, "tolerations": [{"operator": "Equal"}]}),
+     "node_bootstrap.tolerations[0].operator: must be Exists when key is empty"),
+    ("toleration-seconds-effect", args(node_bootstrap={"enabled": True, "tolerations": [
+        {"operator": "Exists", "toleration_seconds": 30}]}), "toleration_seconds: only applies with effect NoExecute"),
     ("node-name-newline", args(node_bootstrap={"enabled": True, "name": "agent\n"}), "node_bootstrap.name: 'agent\\n'"),
 ]
 

@@ -140,14 +140,19 @@ def _tolerations(raw: Any) -> List[Dict[str, Any]]:
             raise ConfigError(
                 f"{where}.effect: must be one of {', '.join(_EFFECTS)} (or empty for all), not {effect!r}"
             )
+        # The API server's rules (k8s.io/kubernetes pkg/apis/core/validation ValidateTolerations).
         if operator == "Exists" and converted.get("value"):
             raise ConfigError(f"{where}.value: must be empty when operator is Exists")
+        if operator == "Equal" and not converted.get("key"):
+            raise ConfigError(f"{where}.operator: must be Exists when key is empty (it then tolerates every taint)")
         for field_name in ("key", "value"):
             if field_name in converted and not isinstance(converted[field_name], str):
                 raise ConfigError(f"{where}.{field_name}: must be a string")
         seconds = converted.get("tolerationSeconds")
         if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
             raise ConfigError(f"{where}.toleration_seconds: must be a whole number of seconds")
+        if seconds is not None and effect != "NoExecute":
+            raise ConfigError(f"{where}.toleration_seconds: only applies with effect NoExecute")
         result.append(converted)
     return result
 
