@@ -59,6 +59,12 @@ BAD_ARGS = [
      "node_bootstrap.tolerations[0].operator: must be Exists when key is empty"),
     ("toleration-seconds-effect", args(node_bootstrap={"enabled": True, "tolerations": [
         {"operator": "Exists", "toleration_seconds": 30}]}), "toleration_seconds: only applies with effect NoExecute"),
+    ("kubelet-root-newline", args(node_bootstrap={"enabled": True, "kubelet_root_dir": "/var/lib/kubelet\n"}),
+     "node_bootstrap.kubelet_root_dir: must be the kubelet's absolute --root-dir"),
+    ("node-selector-key", args(node_bootstrap={"enabled": True, "node_selector": {"bad key": "x"}}),
+     "node_bootstrap.node_selector: 'bad key' is not a valid label name"),
+    ("node-selector-value", args(node_bootstrap={"enabled": True, "node_selector": {"os": "linux\n"}}),
+     "node_bootstrap.node_selector['os']: 'linux\\n' cannot be used as a label value"),
     ("node-name-newline", args(node_bootstrap={"enabled": True, "name": "agent\n"}), "node_bootstrap.name: 'agent\\n'"),
 ]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .errors import ConfigError
-from .names import check_dns_label, check_dns_subdomain, has_control_chars
+from .names import check_dns_label, check_dns_subdomain, check_label_value, has_control_chars
 from .settings import NODE_KEYS, TOLERATION_KEYS, check_bool, check_known
 
 AGENT_PATH = Path(__file__).with_name("node_agent.py")
@@ -38,6 +38,8 @@ READY_FILE = "/tmp/registry-credentials-ready"
 _SOURCE_DIR = "/etc/registry-credentials"
 _AGENT_DIR = "/opt/registry-credentials"
 _HOST_DIR = "/host/kubelet"
+_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _SURGE = re.compile(r"([1-9][0-9]*|([1-9][0-9]?|100)%)")
 MAX_SURGE_NODES = 5000
 """A surge count above Kubernetes' largest supported cluster (5,000 nodes) is a typo, not a setting."""
@@ -78,7 +80,8 @@ def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
     create_namespace = check_bool("node_bootstrap.create_namespace", options.get("create_namespace"))
     defaults = NodeBootstrap()
     root = options.get("kubelet_root_dir", defaults.kubelet_root_dir)
-    if not isinstance(root, str) or not root.startswith("/") or "/../" in f"{root}/" or root.rstrip("/") == "":
+    if (not isinstance(root, str) or not root.startswith("/") or "/../" in f"{root}/" or root.rstrip("/") == ""
+            or has_control_chars(root)):
         raise ConfigError(
             "node_bootstrap.kubelet_root_dir: must be the kubelet's absolute --root-dir, e.g. /var/lib/kubelet"
         )
@@ -162,6 +165,12 @@ def _node_selector(raw: Any) -> Optional[Dict[str, str]]:
         return None
     if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise ConfigError("node_bootstrap.node_selector: must map label names to string values")
+    for key, value in raw.items():
+        prefix, _, name = key.rpartition("/")
+        if (prefix and (len(prefix) > 253 or not _LABEL_PREFIX.fullmatch(prefix))) or len(name) > 63 \
+                or not _LABEL_NAME.fullmatch(name):
+            raise ConfigError(f"node_bootstrap.node_selector: {key!r} is not a valid label name")
+        check_label_value(f"node_bootstrap.node_selector[{key!r}]", value)
     return dict(raw)
 
 

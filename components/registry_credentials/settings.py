@@ -78,6 +78,11 @@ _SNAKE_WORD = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 _QUOTED = re.compile(r"('(?:[^'\\]|\\.)*')")
 
 
+def shown_key(key: Any) -> str:
+    """A key as the user wrote it, unless it holds characters that would break the message line (then repr)."""
+    return key if isinstance(key, str) and key.isprintable() else repr(key)
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for the closest known spelling, or an empty string."""
     choices = list(choices)
@@ -94,9 +99,8 @@ def check_known(where: str, item: Mapping[str, Any], allowed: Iterable[str], sep
     allowed = list(allowed)
     for key in item:
         if key not in allowed:
-            shown = key if isinstance(key, str) and key.isprintable() else repr(key)
             raise ConfigError(
-                f"{where}{separator}{shown}: unknown setting{did_you_mean(str(key), allowed)}; "
+                f"{where}{separator}{shown_key(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
                 f"allowed: {', '.join(sorted(allowed))}"
             )
 

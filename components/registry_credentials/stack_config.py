@@ -28,6 +28,7 @@ from .settings import (
     check_choice,
     check_known,
     parse_bool,
+    shown_key,
 )
 from .stack_files import StackConfig
 from .validation import check_namespace_args, check_registry_args
@@ -147,7 +148,7 @@ def _read_args(
     unknown = sorted(set(passwords) - set(names))
     if unknown:
         raise ConfigError(
-            f"passwords.{unknown[0]}: no registry is named {unknown[0]!r}; names are {', '.join(names)}"
+            f"passwords.{shown_key(unknown[0])}: no registry is named {unknown[0]!r}; names are {', '.join(names)}"
         )
     args: RegistryCredentialsArgs = {
         "registries": registries,

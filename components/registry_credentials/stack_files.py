@@ -212,7 +212,8 @@ def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: A
             "password with pulumi config set --secret --path --type string 'passwords.NAME' '<password>'"
         )
     if isinstance(value, dict) and any(_is_secure(v) for v in value.values()):
-        for name, leaf in value.items():
+        for key, leaf in value.items():
+            name = key if isinstance(key, str) and key.isprintable() else repr(key)
             if not _is_secure(leaf):
                 raise ConfigError(
                     f"{path}: passwords.{name}: is stored in plain text next to secret ones (Pulumi then hands "
