@@ -327,3 +327,36 @@ def test_output_that_cannot_be_written_is_not_a_crash(tmp_path, name, redirect, 
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     if message:
         assert message in stderr
+
+
+GOOD_VALUES = {"registries": [{"name": "harbor", "server": "harbor.example.com", "username": "robot"}],
+               "passwords": {"harbor": "S3cret-pw"}, "namespaces": ["apps"]}
+# The same mistakes given to the program through pulumi.Config and to render through a stack file.
+PARITY = [
+    {"nodeBootstrap": {"enabled": "off"}},
+    {"nodebootstrap": {"enabled": True}},
+    {"namespaces": [{"name": "apps", "defaultServiceaccount": False}]},
+    {"namespaces": [{"name": "apps", "serviceAccounts": ["ci"], "patchServiceAccounts": ["ci"]}]},
+    {"registries": [{"name": "harbor", "server": "harbor.example.com", "username": "ro\u0001bot"}]},
+    {"registries": [{"name": "harbor", "server": "h.io", "username": "u", "insecure": "maybe"}]},
+    {"nodeBootstrap": {"enabled": True, "maxSurge": "0"}},
+    {"nodeBootstrap": {"enabled": True, "tolerations": [{"operator": "Equal"}]}},
+    {"secretName": "Pull"},
+    {"verify": "never"},
+]
+
+
+@pytest.mark.parametrize("change", PARITY, ids=[json.dumps(c)[:40] for c in PARITY])
+def test_render_refuses_exactly_what_the_program_refuses(tmp_path, change):
+    from registry_credentials import ConfigError
+    from support.stack import run_stack_program
+
+    values = {**GOOD_VALUES, **change}
+    with pytest.raises(ConfigError) as raised:
+        run_stack_program(values)
+    lines = [f"  {T}:{key}: {json.dumps(value)}" for key, value in values.items() if key != "passwords"]
+    lines.append(f"  {T}:passwords: {{harbor: {{secure: AAAAcipher}}}}")
+    root = project(tmp_path, "config:\n" + "\n".join(lines) + "\n")
+    result = run_cli("render", "--stack", "t", cwd=root)
+    assert result.returncode == 2
+    assert f"error: {raised.value}" in result.stderr.splitlines()
