@@ -196,6 +196,10 @@ BAD_ARGUMENTS = [
      "is not a regular file"),
     ("stack-file-is-directory", lambda p: ["render", "--stack", "t", "--project-dir", str(_dir_stack(p))],
      "is a directory, not a file"),
+    ("stack-file-unreadable", lambda p: ["render", "--stack", "t", "--project-dir", str(_unreadable_stack(p))],
+     "permission denied; make it readable"),
+    ("node-file-unreadable", lambda p: ["explain", "--node-file", str(_unreadable(p)), "nginx"],
+     "permission denied"),
     ("stack-name-path", lambda p: ["render", "--stack", "../x"], "give a stack name such as dev"),
     ("pulumi-yaml-invalid", lambda p: ["render", "--stack", "t", "--project-dir", str(_bad_project(p))],
      "not a Pulumi project file"),
@@ -219,6 +223,23 @@ def _fifo_stack(tmp_path: Path) -> Path:
 def _dir_stack(tmp_path: Path) -> Path:
     root = project(tmp_path)
     (root / "stacks" / "Pulumi.t.yaml").mkdir()
+    return root
+
+
+def _unreadable(tmp_path: Path) -> Path:
+    """A file this process cannot read: chmod 000, or for root (which reads those) a write-only procfs file."""
+    if os.geteuid() != 0:
+        path = _write(tmp_path / "unreadable", "{}")
+        path.chmod(0)
+        return path
+    path = Path("/proc/sys/vm/compact_memory")
+    assert path.exists(), "no write-only file to test with: run as non-root or on a kernel with compaction"
+    return path
+
+
+def _unreadable_stack(tmp_path: Path) -> Path:
+    root = project(tmp_path)
+    (root / "stacks" / "Pulumi.t.yaml").symlink_to(_unreadable(tmp_path))
     return root
 
 
