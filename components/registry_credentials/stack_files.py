@@ -1,7 +1,8 @@
 """Read a Pulumi project's stack file offline, as Pulumi reads it, never decrypting: secure values become a placeholder.
 
 Pulumi parses stack files with Go's gopkg.in/yaml.v3, a YAML 1.2 parser, so `no`, `off`, `yes` and `on` are
-strings there, not booleans (pulumi/pulumi sdk/go/common/encoding/marshal.go). ruamel.yaml's pure-Python
+strings there, not booleans (pulumi/pulumi sdk/go/common/encoding/marshal.go, yaml.v3 since v3.50.0, commit
+5666684030; yaml.v2 before). ruamel.yaml's pure-Python
 safe loader implements YAML 1.2 too; PyYAML (YAML 1.1) would read those words as booleans.
 A `{secure: ...}` leaf anywhere under a top-level key makes the whole key secret
 (sdk/go/common/resource/config/object.go `object.Secure()`, recursive; map.go `SecureKeys`).
