@@ -50,6 +50,7 @@ BAD_ARGS = [
     ("secret-name-newline", args(secret_name="pull\n"), "secret_name: 'pull\\n' is not a valid Kubernetes"),
     ("max-surge", args(node_bootstrap={"enabled": True, "max_surge": "6000"}),
      "node_bootstrap.max_surge: must be a count from 1 to 5000"),
+    ("max-surge-while-off", args(node_bootstrap={"enabled": False, "max_surge": "0"}), "node_bootstrap.max_surge"),
     ("max-surge-newline", args(node_bootstrap={"enabled": True, "max_surge": "5\n"}), "node_bootstrap.max_surge"),
     ("toleration-operator", args(node_bootstrap={"enabled": True, "tolerations": [{"operator": "exists"}]}),
      "node_bootstrap.tolerations[0].operator: must be Exists or Equal, not 'exists'"),

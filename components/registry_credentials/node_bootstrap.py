@@ -68,15 +68,15 @@ class NodeBootstrap:
 
 
 def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
-    """Validate `node_bootstrap` args; None when it is absent or not enabled."""
+    """Validate `node_bootstrap` args (all of them, even when off); None when it is absent or not enabled."""
     if options is None:
         return None
     if not isinstance(options, Mapping):
         raise ConfigError("node_bootstrap: expected a mapping such as {enabled: true}")
     check_known("node_bootstrap", options, _OPTION_KEYS)
     # Only a real boolean turns the privileged DaemonSet on: "false" is a non-empty string, hence truthy.
-    if not check_bool("node_bootstrap.enabled", options.get("enabled")):
-        return None
+    enabled = check_bool("node_bootstrap.enabled", options.get("enabled"))
+    # The other settings are checked even when off, so a mistake surfaces before someone switches it on.
     create_namespace = check_bool("node_bootstrap.create_namespace", options.get("create_namespace"))
     defaults = NodeBootstrap()
     root = options.get("kubelet_root_dir", defaults.kubelet_root_dir)
@@ -104,7 +104,7 @@ def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
             "it pulls; pin it, e.g. python:3.13-alpine or name@sha256:..."
         )
     priority = options.get("priority_class_name")
-    return NodeBootstrap(
+    settings = NodeBootstrap(
         namespace=check_dns_label("node_bootstrap.namespace", options.get("namespace", defaults.namespace)),
         create_namespace=True if create_namespace is None else create_namespace,
         name=check_dns_label("node_bootstrap.name", options.get("name", defaults.name)),
@@ -117,6 +117,7 @@ def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
         priority_class_name=check_dns_subdomain("node_bootstrap.priority_class_name", priority) if priority else None,
         warnings=tuple(warnings),
     )
+    return settings if enabled else None
 
 
 def _has_tag_or_digest(image: str) -> bool:
