@@ -27,7 +27,8 @@ BAD_STACK_FILES = [
      "config key 'registries' must be written <namespace>:<name>, e.g. registry-credentials:registries"),
     ("not-utf8", None, "is not UTF-8 text"),
     ("alias-bomb", ALIAS_BOMB, "expands to more than 200000 values"),
-    ("deep-nesting", "config:\n  x:y: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
+    ("deep-nesting", "config:\n  x:y: " + "[" * 100 + "]" * 100 + "\n", "nested more than 64 levels deep"),
+    ("recursion-deep-nesting", "config:\n  x:y: " + "[" * 500 + "]" * 500 + "\n", "nested too deeply"),
     # Unknown keys, with the closest spelling as the user would write it.
     ("unknown-top-level", stack_text(f"{T}:nodebootstrap: {{enabled: true}}"),
      f"{T}:nodebootstrap: unknown setting (did you mean 'nodeBootstrap'?)"),
