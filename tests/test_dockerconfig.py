@@ -107,7 +107,7 @@ BAD_INPUT = [
     ([registry("docker.io", "u", SECRET), registry("hub.docker.com", "v", SECRET)], "same registry"),
     ([{"server": "myacr.azurecr.io", "identitytoken": SECRET}], "00000000-0000-0000-0000-000000000000"),
     ([{"server": "gcr.io", "registrytoken": SECRET}], "oauth2accesstoken"),
-    ([{"server": "r.example.com", "username": "u", "pasword": SECRET}], "unknown field(s) pasword"),
+    ([{"server": "r.example.com", "username": "u", "pasword": SECRET}], "pasword: unknown setting (did you mean 'password'?)"),
     ([registry("r.example.com", "u", "x" * MAX_SECRET_BYTES)], "over the Secret limit"),
 ]
 

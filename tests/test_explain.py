@@ -49,7 +49,7 @@ def test_explain_exits_non_zero_when_an_image_would_be_pulled_anonymously(image)
 
 def test_explain_rejects_invalid_references():
     result = cli("--stack", "dev", "Nginx:latest")
-    assert result.returncode == 1 and "not a valid image reference" in result.stdout
+    assert result.returncode == 3 and "not a valid image reference" in result.stdout
 
 
 def test_explain_prod_stack_shows_node_file_too():

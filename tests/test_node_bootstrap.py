@@ -84,11 +84,11 @@ def test_pod_security_and_mounts():
 def test_options_reach_the_pod():
     spec = daemonset(build({
         "kubelet_root_dir": "/var/snap/microk8s/common/var/lib/kubelet/", "image": "harbor.example.com/py:3.12",
-        "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule", "toleration_seconds": 30}],
+        "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoExecute", "toleration_seconds": 30}],
         "node_selector": {"kubernetes.io/os": "linux"}, "priority_class_name": "node-critical", "interval_seconds": 120,
     }))["spec"]["template"]["spec"]
     assert spec["volumes"][0]["hostPath"]["path"] == "/var/snap/microk8s/common/var/lib/kubelet"
-    assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": 30}]
+    assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}]
     assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}
     assert spec["priorityClassName"] == "node-critical"
     assert spec["containers"][0]["image"] == "harbor.example.com/py:3.12"

@@ -19,7 +19,8 @@ GOOD = {
 def test_stack_program_builds_the_component_from_config():
     result = run_stack_program(GOOD)
     secrets = result.of_type("kubernetes:core/v1:Secret")
-    assert [(s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]) for s in secrets] == [
+    # Registration order is asynchronous: compare as a sorted list.
+    assert sorted((s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]) for s in secrets) == [
         ("apps", "registry-credentials"), ("basic", "registry-credentials")]
     assert all(rpc.is_rpc_secret(s.inputs["data"]) for s in secrets)
     assert result.outputs["secretNames"] == {"apps": "registry-credentials", "basic": "registry-credentials"}
@@ -43,6 +44,18 @@ BAD_CONFIG = [
     ({**GOOD, "namespaces": [{"name": "apps", "sa": "x"}]}, "namespaces[0].sa: unknown setting"),
     ({**GOOD, "registries": [{**GOOD["registries"][0], "server": "hub docker"}]}, "server: cannot be parsed"),
     ({**GOOD, "passwords": {"harbor": "x" * 2**20}}, "over the Secret limit"),
+    ({**GOOD, "passwords": {"harbor": " \t"}}, "passwords.harbor: is only whitespace"),
+    ({**GOOD, "passwords": "not-json"}, "registry-credentials:passwords: must be an object"),
+    ({**GOOD, "nodebootstrap": {"enabled": True}},
+     "registry-credentials:nodebootstrap: unknown setting (did you mean 'nodeBootstrap'?)"),
+    ({**GOOD, "nodeBootstrap": {"enabled": "yes"}}, "nodeBootstrap.enabled: must be true or false, not 'yes'"),
+    ({**GOOD, "nodeBootstrap": {"enabled": True, "createNamespace": 0}},
+     "nodeBootstrap.createNamespace: must be true or false, not 0"),
+    ({**GOOD, "namespaces": [{"name": "apps", "serviceAccounts": ["ci"], "patchServiceAccounts": ["ci"]}]},
+     "namespaces[0]: 'ci' is in both serviceAccounts and patchServiceAccounts"),
+    ({**GOOD, "namespaces": [{"name": "apps", "create": True, "patchServiceAccounts": ["ci"]}]},
+     "namespaces[0].patchServiceAccounts: a namespace this component creates"),
+    ({**GOOD, "nodeBootstrap": {"enabled": True, "intervalSeconds": 1}}, "nodeBootstrap.intervalSeconds: must be"),
 ]
 
 
@@ -86,4 +99,21 @@ def test_node_bootstrap_settings_are_camel_case_in_stack_config():
     mocks = RecordingMocks()
     with pytest.raises(ConfigError, match="nodeBootstrap.kubeletRoot: unknown setting"):
         run_stack_program({**GOOD, "nodeBootstrap": {"enabled": True, "kubeletRoot": "/x"}}, mocks=mocks)
+    assert mocks.records == []
+
+
+@pytest.mark.parametrize("enabled, on", [("false", False), ("False", False), ("TRUE", True), (True, True),
+                                         (False, False)])
+def test_node_bootstrap_enabled_reads_booleans_and_true_false_text(enabled, on):
+    result = run_stack_program({**GOOD, "nodeBootstrap": {"enabled": enabled}})
+    assert bool(result.of_type("kubernetes:apps/v1:DaemonSet")) is on
+
+
+def test_unknown_keys_are_found_in_the_language_hosts_config_too(monkeypatch):
+    # A real `pulumi up` hands the program its config as PULUMI_CONFIG (pulumi-language-python main.go).
+    monkeypatch.setenv("PULUMI_CONFIG", '{"registry-credentials:secretname": "x", "kubernetes:context": "kind"}')
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError, match="registry-credentials:secretname: unknown setting \\(did you mean "
+                                          "'secretName'\\?\\)"):
+        run_stack_program(GOOD, mocks=mocks)
     assert mocks.records == []

@@ -2,53 +2,120 @@
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import ConfigError
-from .stack_files import PLACEHOLDER, find_project_dir, load_stack
+from .stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
 from .verify_cli import add_parser as add_verify_parser
+
+EXIT_OK = 0
+"""Success; for explain: every image would be pulled with a configured credential."""
+EXIT_ANONYMOUS = 1
+"""explain: at least one image would be pulled anonymously."""
+EXIT_USAGE = 2
+"""Usage or configuration error: a bad flag, file, directory or setting (argparse uses 2 as well)."""
+EXIT_INVALID_IMAGE = 3
+"""explain: at least one image is not a valid image reference (checked before anonymous pulls)."""
+EXIT_INTERNAL = 70
+"""A bug in this tool (EX_SOFTWARE): one line on stderr, never a traceback unless asked for."""
+MAX_NODE_FILE_BYTES = 16 * 1024 * 1024
+"""Largest --node-file read (the node agent's own limit on config.json)."""
+
+EXIT_CODES = f"""\
+exit codes:
+  {EXIT_OK}   success (explain: every image would be pulled with a configured credential; verify: accepted)
+  {EXIT_ANONYMOUS}   explain: an image would be pulled anonymously; verify: a registry rejected the credentials
+  {EXIT_USAGE}   usage or configuration error (bad flag, file, directory or stack setting)
+  {EXIT_INVALID_IMAGE}   explain: an image is not a valid image reference; verify: a registry was unreachable
+  {EXIT_INTERNAL}  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the traceback)
+"""
+EXAMPLES = """\
+examples:
+  python -m registry_credentials render --stack dev
+  python -m registry_credentials render --stack prod --out build/manifests && kubectl apply -f build/manifests
+  python -m registry_credentials explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0
+  python -m registry_credentials explain --json --key harbor.example.com --node-file /var/lib/kubelet/config.json nginx
+"""
+
+
+def _stack(args: argparse.Namespace) -> StackConfig:
+    project_dir = (check_project_dir(Path(args.project_dir)).resolve() if args.project_dir
+                   else find_project_dir(Path.cwd()))
+    return load_stack(project_dir, args.stack)
 
 
 def _render(args: argparse.Namespace) -> int:
     from . import render  # Pulumi is imported only for the commands that run the program
 
-    project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
-    config = load_stack(project_dir, args.stack)
-    run = render.run_stack(config)
+    config = _stack(args)
+    out = render.check_out_dir(Path(args.out)) if args.out else None
+    for note in config.notes:
+        print(f"note: {note}", file=sys.stderr)
+    try:
+        run = render.run_stack(config)
+    except ConfigError:
+        raise
+    except Exception as err:  # the project's own program failed: the user's to fix, not ours
+        raise ConfigError(f"the stack program {config.project_dir / '__main__.py'} failed: "
+                          f"{type(err).__name__}: {_one_line(str(err))}") from None
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for key in config.unset_secrets:
         print(f"note: {key} is not set yet; rendered as {PLACEHOLDER}", file=sys.stderr)
     found = render.manifests(run.records)
-    if args.out:
-        for path in render.write(found, Path(args.out)):
+    if out is not None:
+        try:
+            written = render.write(found, out)
+        except OSError as err:
+            raise ConfigError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+        for path in written:
             print(path, file=sys.stderr)
     else:
         sys.stdout.write(render.as_stream(found))
     outputs = {k: (PLACEHOLDER if k in run.secret_outputs else v) for k, v in run.outputs.items()}
     print(f"outputs: {json.dumps(outputs, sort_keys=True)}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
-def _stack_keys(args: argparse.Namespace) -> "tuple[list, list, dict]":
+def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[str, str]]:
     """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
     from .dockerconfig import check_registries
-    from .stack_files import object_value
-    from .verify_settings import arg_spelling
+    from .stack_config import FileValues, read_args
 
-    project_dir = Path(args.project_dir).resolve() if args.project_dir else find_project_dir(Path.cwd())
-    config = load_stack(project_dir, args.stack)
-    registries = object_value(config, "registries") or []
-    if isinstance(registries, list):  # issue 12: caFile is spelled ca_file in the args check_registries reads
-        registries = [arg_spelling(r) for r in registries]
+    config = _stack(args)
+    # The program's own reader and checks, without the passwords: explain never needs them.
+    stack_args = read_args(FileValues(config), require_passwords=False)
+    registries = list(stack_args["registries"])
+    names = [r.get("name") for r in (json.loads(config.values[config.full_key("registries")]))]
     checked = check_registries(registries, passwords_known=False)
-    about = {e.key: f"registry {registries[e.index].get('name', e.index)!s}, user {e.username}"
-             for e in checked.entries}
+    about = {e.key: f"registry {names[e.index]}, user {e.username}" for e in checked.entries}
     keys = [e.key for e in checked.entries]
-    node = object_value(config, "nodeBootstrap") or {}
-    return keys, (keys if isinstance(node, dict) and node.get("enabled") else []), about
+    node = stack_args.get("node_bootstrap") or {}
+    return keys, (keys if node.get("enabled") else []), about
+
+
+def _node_file_keys(path: str) -> List[str]:
+    data = read_file(Path(path), "--node-file", MAX_NODE_FILE_BYTES)
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(f"--node-file {path}: is not a JSON config.json ({_one_line(str(err))})") from None
+    auths = document.get("auths") if isinstance(document, dict) else None
+    if not isinstance(auths, dict):
+        raise ConfigError(f"--node-file {path}: expected a docker config.json, {{\"auths\": {{...}}}}")
+    return list(auths)
+
+
+def _shown(text: str) -> str:
+    # Arguments and file contents are untrusted: a newline in an image or key must not forge output lines.
+    return text if text.isprintable() else repr(text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -59,46 +126,78 @@ def _explain(args: argparse.Namespace) -> int:
     pod += args.key or []
     node += args.node_key or []
     if args.node_file:
-        node += list((json.loads(Path(args.node_file).read_text()).get("auths") or {}).keys())
+        node += _node_file_keys(args.node_file)
     if not pod and not node:
         raise ConfigError("explain: give --stack NAME, or keys with --key / --node-key / --node-file")
-    failed = 0
+    images: List[Dict[str, Any]] = []
     for image in args.images:
         result = explain(pod, node, image)
+        entry: Dict[str, Any] = {"image": image, "valid": result.error is None}
         if result.error:
-            print(f"{image}: not a valid image reference: {result.error}")
-            failed += 1
-            continue
-        print(f"{image} -> {result.repository}")
-        for source, keys in (("pod Secret", result.pod), ("node file", result.node)):
-            for key in keys:
-                note = " (Docker Hub fallback)" if is_fallback(key, result.repository or "") else ""
-                detail = f" [{about[key]}]" if key in about else ""
-                print(f"  {source}: {key}{note}{detail}")
-        if not result.covered:
-            print("  anonymous: no configured key matches this image")
-            failed += 1
+            entry["error"] = result.error
+        else:
+            entry["repository"] = result.repository
+            entry["covered"] = result.covered
+            for source, keys in (("pod", result.pod), ("node", result.node)):
+                entry[source] = [{"key": key, "dockerHubFallback": is_fallback(key, result.repository or ""),
+                                  **({"about": about[key]} if key in about else {})} for key in keys]
+        images.append(entry)
     problems = diagnose_keys(sorted(set(pod + node)))
+    code = (EXIT_INVALID_IMAGE if any(not e["valid"] for e in images)
+            else EXIT_ANONYMOUS if any(not e["covered"] for e in images) else EXIT_OK)
+    if args.json:
+        report = {"images": images, "keyProblems": [vars(p) for p in problems], "exitCode": code}
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return code
+    for entry in images:
+        image = _shown(entry["image"])
+        if not entry["valid"]:
+            print(f"{image}: not a valid image reference: {_one_line(entry['error'])}")
+            continue
+        print(f"{image} -> {entry['repository']}")
+        for source, label in (("pod", "pod Secret"), ("node", "node file")):
+            for found in entry[source]:
+                note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
+                detail = f" [{found['about']}]" if "about" in found else ""
+                print(f"  {label}: {_shown(found['key'])}{note}{detail}")
+        if not entry["covered"]:
+            print("  anonymous: no configured key matches this image")
     for problem in problems:
-        print(f"key {problem.key!r} ({problem.kind}): {problem.message}")
-    return 1 if failed else 0
+        print(f"key {problem.key!r} ({problem.kind}): {_one_line(problem.message)}")
+    return code
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for all subcommands."""
-    parser = argparse.ArgumentParser(prog="python -m registry_credentials", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("registry-credentials")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _add_render(commands: Any) -> None:
     render_cmd = commands.add_parser(
         "render",
         help="print or write the manifests `pulumi up` would apply, offline (secrets shown as [secret])",
+        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares.",
+        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render_cmd.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
-    render_cmd.add_argument("--out", help="write one file per manifest into this directory instead of stdout")
+    render_cmd.add_argument(
+        "--out", metavar="DIR",
+        help="write one file per manifest into DIR (new, empty, or one render wrote before) instead of stdout",
+    )
     render_cmd.add_argument("--project-dir", help="the Pulumi project (default: nearest Pulumi.yaml upwards)")
     render_cmd.set_defaults(func=_render)
+
+
+def _add_explain(commands: Any) -> None:
     explain_cmd = commands.add_parser(
         "explain",
         help="say which credentials the kubelet would use for each image; exit 1 if any would pull anonymously",
+        description="Replay the kubelet's credential lookup for each image.",
+        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explain_cmd.add_argument("images", nargs="+", metavar="IMAGE", help="image as written in a pod spec")
     explain_cmd.add_argument("--stack", help="take the keys from this stack's config (passwords are not needed)")
@@ -106,16 +205,78 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--key", action="append", help="an auths key of the pod Secret (repeatable)")
     explain_cmd.add_argument("--node-key", action="append", help="an auths key of the node's config.json (repeatable)")
     explain_cmd.add_argument("--node-file", help="a node's config.json to read auths keys from")
+    explain_cmd.add_argument("--json", action="store_true", help="print one JSON report (for CI) instead of text")
     explain_cmd.set_defaults(func=_explain)
-    add_verify_parser(commands)  # issue 12: `verify`, defined in verify_cli.py
+
+
+COMMANDS: List[Callable[[Any], None]] = [_add_render, _add_explain, add_verify_parser]
+"""Subcommand registrars, in --help order; a module adding a subcommand appends its own."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m registry_credentials", description=__doc__,
+        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(commands)
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; configuration errors print one line and exit 2."""
-    args = build_parser().parse_args(argv)
+def _quiet_exit(code: int) -> int:
+    # After a broken pipe the interpreter's final flush of stdout would print "Exception ignored ...":
+    # point stdout at /dev/null so that flush has nowhere to fail.
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line; see EXIT_CODES for what the exit status means."""
+    # Started with stdout or stderr closed (`>&-`): Python sets them to None; write into the void instead.
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")  # any argument prints, even undecodable bytes
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _quiet_exit(EXIT_OK)
+    except OSError as err:  # stdout on a full disk and the like: the environment's, not a bug
+        try:
+            print(f"error: cannot write the output: {err.strerror or err}", file=sys.stderr)
+        except OSError:
+            pass
+        return _quiet_exit(EXIT_USAGE)
+
+
+def _run(argv: Optional[List[str]]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
+    except SystemExit as done:  # argparse: --help, --version, usage errors (2)
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError:
+        raise  # output errors: handled by main
+    except Exception as err:  # noqa: BLE001 - the promise is "never a traceback"
+        if os.environ.get("REGISTRY_CREDENTIALS_DEBUG"):
+            raise
+        print(f"internal error: {type(err).__name__}: {_one_line(str(err))} (please report this; set "
+              "REGISTRY_CREDENTIALS_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

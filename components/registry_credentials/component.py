@@ -37,7 +37,7 @@ from .service_accounts import (
     live_names,
     plan_pull_secrets,
 )
-from .validation import check_namespace_args, check_registry_args
+from .validation import check_args_keys, check_namespace_args, check_registry_args
 from .verify_program import prepare as prepare_verification
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
@@ -96,6 +96,7 @@ class RegistryCredentials(pulumi.ComponentResource):
     ) -> None:
         # Everything is checked before super().__init__ so a bad configuration registers nothing at all.
         with reported_at_preview():
+            check_args_keys(args)
             checked = check_registry_args(args.get("registries"))
             # Issue 12: settings checked, plain passwords verified against the registries before registration.
             verification = prepare_verification(args, checked)
@@ -118,7 +119,7 @@ class RegistryCredentials(pulumi.ComponentResource):
         self._labels = labels
         # Children get the component's depends_on too, so whatever the caller orders us after comes first.
         self._depends_on = opts.depends_on if opts else None
-        for warning in checked.warnings:
+        for warning in (*checked.warnings, *(node.warnings if node else ())):
             pulumi.log.warn(warning, resource=self)
         self._keys = [entry.key for entry in checked.entries]
         for problem in diagnose_keys(self._keys):

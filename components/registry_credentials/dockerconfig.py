@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from .errors import ConfigError
+from .names import has_control_chars
 from .servers import ServerSyntaxError, normalize_server
+from .settings import REGISTRY_KEYS, check_bool, check_choice, did_you_mean
 
 MAX_SECRET_BYTES = 1024 * 1024
 """The API server rejects a Secret whose decoded data adds up to more than this (core/v1 MaxSecretSize)."""
 
-REGISTRY_FIELDS = ("server", "username", "password", "email")
+REGISTRY_FIELDS = tuple(snake for snake in REGISTRY_KEYS.values() if snake != "name")
+"""Settings of one registry in the Python API (settings.REGISTRY_KEYS is the table to extend)."""
 _TOKEN_FIELDS = ("identitytoken", "registrytoken")
-_VERIFY_FIELDS = ("verify", "ca_file", "insecure")  # issue 12: read by verify_settings, not rendered
 _TOKEN_USERNAMES = (
     "Use the username/password form instead: Azure ACR username 00000000-0000-0000-0000-000000000000 with the "
     "token as password; Google GCR/Artifact Registry username oauth2accesstoken with an access token as password; "
@@ -79,10 +81,22 @@ def _check_one(index: int, registry: Mapping[str, Any], passwords_known: bool) -
     server = registry.get("server")
     if not isinstance(server, str) or not server.strip():
         raise ConfigError(f"{where}.server: must be a non-empty registry host, e.g. harbor.example.com")
+    if has_control_chars(server):
+        raise ConfigError(f"{where}.server: {server!r} contains a control character (newline, tab...); remove it")
     where = f"{where} ({server})"
-    unknown = sorted(set(registry) - set(REGISTRY_FIELDS) - set(_TOKEN_FIELDS) - set(_VERIFY_FIELDS) - {"name"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(REGISTRY_FIELDS + _VERIFY_FIELDS)}")
+    for key in registry:
+        if key not in REGISTRY_FIELDS and key not in _TOKEN_FIELDS and key != "name":
+            shown = key if isinstance(key, str) and key.isprintable() else repr(key)
+            raise ConfigError(
+                f"{where}.{shown}: unknown setting{did_you_mean(str(key), REGISTRY_FIELDS)}; "
+                f"allowed: {', '.join(REGISTRY_FIELDS)}"
+            )
+    check_bool(f"{where}.insecure", registry.get("insecure"))
+    if registry.get("verify") is not None:
+        check_choice(f"{where}.verify", registry["verify"], "verify")
+    ca_file = registry.get("ca_file")
+    if ca_file is not None and (not isinstance(ca_file, str) or not ca_file.strip() or has_control_chars(ca_file)):
+        raise ConfigError(f"{where}.ca_file: must be the path of a PEM CA bundle")
     tokens = [field for field in _TOKEN_FIELDS if registry.get(field)]
     username, password = registry.get("username"), registry.get("password")
     if tokens and not username and not password:
@@ -94,8 +108,10 @@ def _check_one(index: int, registry: Mapping[str, Any], passwords_known: bool) -
         normalized = normalize_server(server)
     except ServerSyntaxError as err:
         raise ConfigError(f"{where}.server: cannot be parsed: {err}") from None
-    if not isinstance(username, str) or not username:
+    if not isinstance(username, str) or not username.strip():
         raise ConfigError(f"{where}.username: must not be empty; set the registry user (e.g. a robot account)")
+    if has_control_chars(username):
+        raise ConfigError(f"{where}.username: contains a control character (newline, tab...); remove it")
     if ":" in username:
         raise ConfigError(
             f"{where}.username: must not contain ':' because the kubelet splits `auth` at the first ':'; "
@@ -104,8 +120,8 @@ def _check_one(index: int, registry: Mapping[str, Any], passwords_known: bool) -
     if passwords_known:
         _check_password(where, password)
     email = registry.get("email")
-    if email is not None and not isinstance(email, str):
-        raise ConfigError(f"{where}.email: must be a string or omitted")
+    if email is not None and (not isinstance(email, str) or has_control_chars(email)):
+        raise ConfigError(f"{where}.email: must be a single-line string or omitted")
     warning = normalized.warning
     if tokens:
         ignored = f"{' and '.join(tokens)} ignored: the kubelet only uses username/password"
@@ -115,8 +131,10 @@ def _check_one(index: int, registry: Mapping[str, Any], passwords_known: bool) -
 
 
 def _check_password(where: str, password: Any) -> None:
-    if not isinstance(password, str) or not password:
-        raise ConfigError(f"{where}.password: must not be empty; set it as a secret")
+    if password is not None and not isinstance(password, str):
+        raise ConfigError(f"{where}.password: must be a string, not {type(password).__name__}")
+    if not password or not password.strip():
+        raise ConfigError(f"{where}.password: must not be empty or only whitespace; set it as a secret")
     try:
         password.encode("utf-8")
     except UnicodeEncodeError:

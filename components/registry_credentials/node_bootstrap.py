@@ -14,10 +14,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .errors import ConfigError
-from .names import check_dns_label, check_dns_subdomain
+from .names import check_dns_label, check_dns_subdomain, check_label_value, has_control_chars
+from .settings import NODE_KEYS, TOLERATION_KEYS, check_bool, check_known
 
 AGENT_PATH = Path(__file__).with_name("node_agent.py")
 DEFAULT_IMAGE = "python:3.13-alpine"
@@ -37,13 +38,16 @@ READY_FILE = "/tmp/registry-credentials-ready"
 _SOURCE_DIR = "/etc/registry-credentials"
 _AGENT_DIR = "/opt/registry-credentials"
 _HOST_DIR = "/host/kubelet"
-_SURGE = re.compile(r"^([1-9][0-9]*|([1-9][0-9]?|100)%)$")
-_OPTION_KEYS = {
-    "enabled", "namespace", "create_namespace", "name", "image", "kubelet_root_dir", "interval_seconds",
-    "max_surge", "tolerations", "node_selector", "priority_class_name",
-}
-_TOLERATION_KEYS = {"key": "key", "operator": "operator", "value": "value", "effect": "effect",
-                    "toleration_seconds": "tolerationSeconds"}
+_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_SURGE = re.compile(r"([1-9][0-9]*|([1-9][0-9]?|100)%)")
+MAX_SURGE_NODES = 5000
+"""A surge count above Kubernetes' largest supported cluster (5,000 nodes) is a typo, not a setting."""
+_OPTION_KEYS = tuple(NODE_KEYS.values())
+_TOLERATION_KEYS = {snake: camel for camel, snake in TOLERATION_KEYS.items()}
+# core/v1 Toleration: operator Exists or Equal (empty means Equal); effect empty (all) or one of the taint effects.
+_OPERATORS = ("Exists", "Equal")
+_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
 @dataclass(frozen=True)
@@ -60,22 +64,24 @@ class NodeBootstrap:
     tolerations: List[Dict[str, Any]] = field(default_factory=lambda: [{"operator": "Exists"}])
     node_selector: Optional[Dict[str, str]] = None
     priority_class_name: Optional[str] = None
+    warnings: Tuple[str, ...] = ()
 
 
 def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
-    """Validate `node_bootstrap` args; None when it is absent or not enabled."""
+    """Validate `node_bootstrap` args (all of them, even when off); None when it is absent or not enabled."""
     if options is None:
         return None
     if not isinstance(options, Mapping):
         raise ConfigError("node_bootstrap: expected a mapping such as {enabled: true}")
-    unknown = sorted(set(options) - _OPTION_KEYS)
-    if unknown:
-        raise ConfigError(f"node_bootstrap.{unknown[0]}: unknown setting; allowed: {', '.join(sorted(_OPTION_KEYS))}")
-    if not options.get("enabled", False):
-        return None
+    check_known("node_bootstrap", options, _OPTION_KEYS)
+    # Only a real boolean turns the privileged DaemonSet on: "false" is a non-empty string, hence truthy.
+    enabled = check_bool("node_bootstrap.enabled", options.get("enabled"))
+    # The other settings are checked even when off, so a mistake surfaces before someone switches it on.
+    create_namespace = check_bool("node_bootstrap.create_namespace", options.get("create_namespace"))
     defaults = NodeBootstrap()
     root = options.get("kubelet_root_dir", defaults.kubelet_root_dir)
-    if not isinstance(root, str) or not root.startswith("/") or "/../" in f"{root}/" or root.rstrip("/") == "":
+    if (not isinstance(root, str) or not root.startswith("/") or "/../" in f"{root}/" or root.rstrip("/") == ""
+            or has_control_chars(root)):
         raise ConfigError(
             "node_bootstrap.kubelet_root_dir: must be the kubelet's absolute --root-dir, e.g. /var/lib/kubelet"
         )
@@ -83,15 +89,24 @@ def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 5 <= interval <= 86400:
         raise ConfigError("node_bootstrap.interval_seconds: must be a number of seconds from 5 to 86400")
     surge = str(options.get("max_surge", defaults.max_surge))
-    if not _SURGE.match(surge):
-        raise ConfigError("node_bootstrap.max_surge: must be a positive count (e.g. 5) or a percentage (e.g. 10%)")
+    if not _SURGE.fullmatch(surge) or surge.isdigit() and int(surge) > MAX_SURGE_NODES:
+        raise ConfigError(
+            f"node_bootstrap.max_surge: must be a count from 1 to {MAX_SURGE_NODES} (e.g. 5) or a percentage "
+            "from 1% to 100% (e.g. 10%)"
+        )
     image = options.get("image", defaults.image)
-    if not isinstance(image, str) or not image or any(c.isspace() for c in image):
+    if not isinstance(image, str) or not image or any(c.isspace() or has_control_chars(c) for c in image):
         raise ConfigError("node_bootstrap.image: must be an image reference such as python:3.13-alpine")
+    warnings = []
+    if not _has_tag_or_digest(image):
+        warnings.append(
+            f"the node agent's image {image!r} has no tag or digest, so every node runs whatever :latest is when "
+            "it pulls; pin it, e.g. python:3.13-alpine or name@sha256:..."
+        )
     priority = options.get("priority_class_name")
-    return NodeBootstrap(
+    settings = NodeBootstrap(
         namespace=check_dns_label("node_bootstrap.namespace", options.get("namespace", defaults.namespace)),
-        create_namespace=bool(options.get("create_namespace", True)),
+        create_namespace=True if create_namespace is None else create_namespace,
         name=check_dns_label("node_bootstrap.name", options.get("name", defaults.name)),
         image=image,
         kubelet_root_dir=root.rstrip("/"),
@@ -100,7 +115,14 @@ def check_node_bootstrap(options: Any) -> Optional[NodeBootstrap]:
         tolerations=_tolerations(options.get("tolerations", defaults.tolerations)),
         node_selector=_node_selector(options.get("node_selector")),
         priority_class_name=check_dns_subdomain("node_bootstrap.priority_class_name", priority) if priority else None,
+        warnings=tuple(warnings),
     )
+    return settings if enabled else None
+
+
+def _has_tag_or_digest(image: str) -> bool:
+    # A tag is a ':' after the last '/' (a ':' before it is the registry's port).
+    return "@" in image or ":" in image.rsplit("/", 1)[-1]
 
 
 def _tolerations(raw: Any) -> List[Dict[str, Any]]:
@@ -110,13 +132,31 @@ def _tolerations(raw: Any) -> List[Dict[str, Any]]:
     for index, item in enumerate(raw):
         if not isinstance(item, Mapping):
             raise ConfigError(f"node_bootstrap.tolerations[{index}]: expected a mapping")
-        converted = {}
-        for key, value in item.items():
-            # Accept both the args' snake_case and Kubernetes' camelCase spelling.
-            wire = _TOLERATION_KEYS.get(key) or (key if key in _TOLERATION_KEYS.values() else None)
-            if wire is None:
-                raise ConfigError(f"node_bootstrap.tolerations[{index}].{key}: unknown field")
-            converted[wire] = value
+        where = f"node_bootstrap.tolerations[{index}]"
+        # Accept both the args' snake_case and Kubernetes' camelCase spelling.
+        check_known(where, item, [*_TOLERATION_KEYS, *_TOLERATION_KEYS.values()])
+        converted = {_TOLERATION_KEYS.get(key, key): value for key, value in item.items()}
+        operator = converted.get("operator", "Equal")
+        if operator not in _OPERATORS:
+            raise ConfigError(f"{where}.operator: must be Exists or Equal, not {operator!r}")
+        effect = converted.get("effect", "")
+        if effect not in ("", *_EFFECTS):
+            raise ConfigError(
+                f"{where}.effect: must be one of {', '.join(_EFFECTS)} (or empty for all), not {effect!r}"
+            )
+        # The API server's rules (k8s.io/kubernetes pkg/apis/core/validation ValidateTolerations).
+        if operator == "Exists" and converted.get("value"):
+            raise ConfigError(f"{where}.value: must be empty when operator is Exists")
+        if operator == "Equal" and not converted.get("key"):
+            raise ConfigError(f"{where}.operator: must be Exists when key is empty (it then tolerates every taint)")
+        for field_name in ("key", "value"):
+            if field_name in converted and not isinstance(converted[field_name], str):
+                raise ConfigError(f"{where}.{field_name}: must be a string")
+        seconds = converted.get("tolerationSeconds")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+            raise ConfigError(f"{where}.toleration_seconds: must be a whole number of seconds")
+        if seconds is not None and effect != "NoExecute":
+            raise ConfigError(f"{where}.toleration_seconds: only applies with effect NoExecute")
         result.append(converted)
     return result
 
@@ -126,6 +166,12 @@ def _node_selector(raw: Any) -> Optional[Dict[str, str]]:
         return None
     if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise ConfigError("node_bootstrap.node_selector: must map label names to string values")
+    for key, value in raw.items():
+        prefix, _, name = key.rpartition("/")
+        if (prefix and (len(prefix) > 253 or not _LABEL_PREFIX.fullmatch(prefix))) or len(name) > 63 \
+                or not _LABEL_NAME.fullmatch(name):
+            raise ConfigError(f"node_bootstrap.node_selector: {key!r} is not a valid label name")
+        check_label_value(f"node_bootstrap.node_selector[{key!r}]", value)
     return dict(raw)
 
 

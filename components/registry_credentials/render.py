@@ -1,6 +1,7 @@
 """Offline `render`: run the real stack program under Pulumi's mocks and write the manifests `pulumi up` would apply."""
 
 import json
+import os
 import re
 import runpy
 import sys
@@ -12,6 +13,7 @@ import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
+from .errors import ConfigError
 from .mockrun import Record, Run
 from .platform import Platform, run_on_platform
 from .stack_files import PLACEHOLDER, StackConfig, object_value
@@ -46,18 +48,30 @@ class Manifest:
         """True for pulumi-kubernetes `*Patch` resources (server-side apply patches of existing objects)."""
         return self.typ.endswith("Patch")
 
-    def filename(self, index: int) -> str:
-        """A stable, readable file name, like the provider's render mode uses."""
+    def filename(self, index: int, width: int = 2) -> str:
+        """A stable file name; the zero-padded index keeps `ls` (and `kubectl apply -f DIR`) in apply order."""
         meta = self.body.get("metadata") or {}
         parts = [self.body.get("kind", "object"), meta.get("namespace") or "", meta.get("name") or self.logical_name]
-        stem = "-".join(p for p in parts if p)
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).lower()
-        return f"{index:02d}-{stem}{'-patch' if self.is_patch else ''}.yaml"
+        stem = "-".join(str(p) for p in parts if p)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).lower().lstrip(".")[:200]
+        return f"{index:0{width}d}-{stem}{'-patch' if self.is_patch else ''}.yaml"
 
     def to_yaml(self) -> str:
         """The manifest as YAML, with a comment saying which Pulumi resource sends it."""
         note = " (server-side apply patch of an existing object)" if self.is_patch else ""
-        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.dump(self.body, Dumper=_Dumper, sort_keys=False)
+        # apiVersion, kind, metadata first; every other mapping sorted: the wire's maps have no order, so
+        # insertion order differs run to run, and the bytes must not.
+        body = {k: _sorted(self.body[k]) for k in _TOP_KEYS if k in self.body}
+        body.update({k: _sorted(self.body[k]) for k in sorted(self.body) if k not in body})
+        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.dump(body, Dumper=_Dumper, sort_keys=False)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 UNKNOWN_SHOWN = "[unknown until up]"
@@ -189,17 +203,89 @@ def run_stack(config: StackConfig, platform: Optional[Platform] = None, preview:
         sys.path.remove(str(config.project_dir))
 
 
+MARKER = ".registry-credentials-render"
+"""Lists the files render wrote into an --out directory; kubectl apply -f DIR skips it (not .yaml/.yml/.json)."""
+_MARKER_HEADER = "# written by `python -m registry_credentials render`; the files below are its own\n"
+_OWN_NAME = re.compile(r"[0-9]+-[a-z0-9_.-]+\.yaml")
+
+
+def check_out_dir(out: Path) -> Path:
+    """Refuse an --out that render must not write into, before anything runs: see write()."""
+    _owned(out)
+    return out
+
+
+def _owned(out: Path) -> List[str]:
+    """The files render wrote into `out` last time; [] for a new or empty directory; ConfigError otherwise."""
+    if not out.exists() and not out.is_symlink():
+        if out.parent.exists() and not out.parent.is_dir():
+            raise ConfigError(f"--out {out}: {out.parent} is not a directory")
+        return []
+    if not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory; give a new or empty directory")
+    try:
+        entries = sorted(os.listdir(out))
+    except OSError as err:
+        raise ConfigError(f"--out {out}: cannot be read ({err.strerror})") from None
+    if not entries:
+        return []
+    if MARKER not in entries:
+        raise ConfigError(
+            f"--out {out}: is not empty and render did not write it; render never overwrites or deletes files it "
+            "did not write: give a new or empty directory"
+        )
+    marker = out / MARKER
+    if marker.is_symlink() or not marker.is_file():
+        raise ConfigError(f"--out {out}: {MARKER} is not a file render wrote; give a new or empty directory")
+    lines = marker.read_text(encoding="utf-8", errors="replace").splitlines()
+    if not lines or lines[0] + "\n" != _MARKER_HEADER:
+        raise ConfigError(f"--out {out}: {MARKER} was not written by render; give a new or empty directory")
+    return [name for name in lines[1:] if _OWN_NAME.fullmatch(name)]
+
+
+def _write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    # A new temporary file renamed over the target: the target (even a symlink) is replaced, never written through.
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write(found: List[Manifest], out: Path) -> List[Path]:
-    """Write one file per manifest into `out` (created 0700; files 0600, as the provider's render mode does)."""
+    """Write one file per manifest into `out`, replacing only render's own earlier output there.
+
+    `out` must be new, empty, or marked by an earlier render (MARKER lists the files it wrote). Files render did
+    not write are never overwritten or deleted; its own stale files are removed. Created 0700, files 0600, as the
+    provider's render mode does.
+    """
+    owned = _owned(out)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for stale in out.glob("[0-9][0-9]-*.yaml"):
-        stale.unlink()
+    width = max(2, len(str(max(len(found) - 1, 0))))
+    names = [manifest.filename(index, width) for index, manifest in enumerate(found)]
+    for name in names:
+        path = out / name
+        if name not in owned and (path.exists() or path.is_symlink()):
+            raise ConfigError(f"--out {out}: {name} exists and render did not write it; move it away or use "
+                              "another directory")
+    for name in owned:
+        path = out / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ConfigError(f"--out {out}: {name} is no longer a file render wrote; move it away")
+    # Claim the new names first, so an interrupted run still knows every file it may have written.
+    _write_atomic(out / MARKER, _MARKER_HEADER + "".join(f"{n}\n" for n in sorted({*owned, *names})))
     paths = []
-    for index, manifest in enumerate(found):
-        path = out / manifest.filename(index)
-        path.write_text(manifest.to_yaml())
-        path.chmod(0o600)
+    for name, manifest in zip(names, found):
+        path = out / name
+        _write_atomic(path, manifest.to_yaml())
         paths.append(path)
+    for stale in sorted(set(owned) - set(names)):
+        (out / stale).unlink(missing_ok=True)
+    _write_atomic(out / MARKER, _MARKER_HEADER + "".join(f"{n}\n" for n in names))
     return paths
 
 

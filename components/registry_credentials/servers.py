@@ -22,7 +22,8 @@ _DOCKER_HUB_WHY = {
 
 _LABEL = r"(?:[A-Za-z0-9*](?:[A-Za-z0-9*-]*[A-Za-z0-9*])?)"
 _HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])"
-_SERVER_RE = re.compile(rf"^(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?(?P<path>/[A-Za-z0-9._~/-]*)?$")
+# Matched with fullmatch: `$` would also accept a trailing newline.
+_SERVER_RE = re.compile(rf"(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?(?P<path>/[A-Za-z0-9._~/-]*)?")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def normalize_server(server: str) -> Server:
     else:
         if "://" in rest:
             raise ServerSyntaxError("only the https:// or http:// scheme (or none) is allowed")
-    match = _SERVER_RE.match(rest)
+    match = _SERVER_RE.fullmatch(rest)
     if not match:
         raise ServerSyntaxError(
             "expected host[:port][/path-prefix], e.g. harbor.example.com or registry.example.com:5000/team "
@@ -64,7 +65,17 @@ def normalize_server(server: str) -> Server:
     hub = host.lower()
     if hub in _DOCKER_HUB_HOSTS and port is None:
         return _docker_hub(hub, path)
-    return Server(key=f"{host}{':' + port if port else ''}{path}")
+    key = f"{host}{':' + port if port else ''}{path}"
+    if host != host.lower():
+        # The kubelet compares hosts byte for byte (kubernetes/kubernetes pkg/credentialprovider/keyring.go
+        # URLsMatch -> filepath.Match on each host label), and image names keep the case written in the pod
+        # spec, so this key never serves `harbor.example.com/...`. Written as given: it does serve images
+        # spelled the same way.
+        return Server(key=key, warning=(
+            f"the host has uppercase letters; the kubelet matches hosts case-sensitively, so images named "
+            f"{key.lower()}/... would pull anonymously; write the server as your images spell it (lowercase)"
+        ))
+    return Server(key=key)
 
 
 def _docker_hub(host: str, path: str) -> Server:

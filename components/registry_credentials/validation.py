@@ -1,5 +1,6 @@
 """Checks of the component's args that run before anything is registered."""
 
+import inspect
 from typing import Any, List, Mapping, Sequence, cast
 
 import pulumi
@@ -8,7 +9,7 @@ from .args import NamespaceArgs
 from .dockerconfig import Checked, check_registries, render_entries
 from .errors import ConfigError
 from .names import check_dns_label, check_dns_subdomain, check_unique
-from .service_accounts import check_mode
+from .settings import ARGS_KEYS, NAMESPACE_KEYS, check_bool, check_choice, check_known
 
 
 def check_registry_args(registries: Any) -> Checked:
@@ -18,12 +19,31 @@ def check_registry_args(registries: Any) -> Checked:
     checked = check_registries(registries or [], passwords_known=False)
     passwords = [registries[entry.index].get("password") for entry in checked.entries]
     for entry, password in zip(checked.entries, passwords):
-        if password is None or isinstance(password, str) and not password:
-            raise ConfigError(f"{entry.label()}.password: must not be empty; set it as a secret")
+        if isinstance(password, (pulumi.Output, pulumi.output.Unknown)) or inspect.isawaitable(password):
+            # Checked when known, in render_entries. A bare Unknown is how the engine sends Construct a password
+            # that is not known yet in preview (a multi-language consumer's computed secret).
+            continue
+        if password is not None and not isinstance(password, str):
+            # Fail here, once, rather than deep inside an apply where the message would be lost.
+            raise ConfigError(
+                f"{entry.label()}.password: must be a string or a pulumi.Output of one, "
+                f"not {type(password).__name__}"
+            )
+        if not password or not password.strip():
+            raise ConfigError(f"{entry.label()}.password: must not be empty or only whitespace; set it as a secret")
     if all(isinstance(p, str) for p in passwords):
         # Plain passwords let the whole Secret (and its size limit) be checked now; Outputs are checked when known.
         render_entries(checked.entries, passwords)
     return checked
+
+
+def check_args_keys(args: Any) -> None:
+    """Refuse unknown top-level args (snake_case, as the Python API spells them) with a "did you mean" hint."""
+    if not isinstance(args, Mapping):
+        raise ConfigError("args: must be a mapping such as {registries: [...], namespaces: [...]}")
+    check_known("args", args, ARGS_KEYS.values())
+    if args.get("verify") is not None:
+        check_choice("verify", args["verify"], "verify")
 
 
 def check_namespace_args(namespaces: Any) -> List[NamespaceArgs]:
@@ -35,7 +55,10 @@ def check_namespace_args(namespaces: Any) -> List[NamespaceArgs]:
         where = f"namespaces[{index}]"
         if not isinstance(namespace, Mapping):
             raise ConfigError(f"{where}: expected a mapping like {{name: apps}}")
+        check_known(where, namespace, NAMESPACE_KEYS.values())
         check_dns_label(f"{where}.name", namespace.get("name"))
+        for flag in ("create", "default_service_account"):
+            check_bool(f"{where}.{flag}", namespace.get(flag))
         _check_accounts(where, namespace)
         result.append(cast(NamespaceArgs, namespace))
     check_unique("namespaces", [ns["name"] for ns in result])
@@ -43,7 +66,7 @@ def check_namespace_args(namespaces: Any) -> List[NamespaceArgs]:
 
 
 def _check_accounts(where: str, namespace: Mapping[str, Any]) -> None:
-    check_mode(f"{where}.foreign_pull_secrets", namespace.get("foreign_pull_secrets", "fail"))
+    check_choice(f"{where}.foreign_pull_secrets", namespace.get("foreign_pull_secrets", "fail"), "foreign_pull_secrets")
     lists = {}
     for field in ("service_accounts", "patch_service_accounts"):
         names = namespace.get(field) or []
