@@ -197,6 +197,10 @@ def load_source(path: str) -> Dict[str, Entry]:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever and deaf to SIGTERM.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
+        with contextlib.suppress(OSError):
+            kind = _special_kind(os.stat(path).st_mode)  # a socket cannot be opened at all (ENXIO)
+            if kind:
+                raise SourceError(f"source {path} is {kind}, not a regular file; refusing to read it") from None
         raise SourceError(f"cannot read source {path}: {err.strerror or err}") from None
     try:
         kind = _special_kind(os.fstat(fd).st_mode)
