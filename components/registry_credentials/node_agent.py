@@ -60,8 +60,8 @@ Logs: one line per action on stderr (UTC time, level, action, key names). Never 
 with whitespace, quotes, ``=``, control or non-ASCII characters is written as a JSON string, so a key
 with a newline cannot forge a log line.
 
-Limits (so every accepted input fits the pod's 64Mi memory limit; see ``bench/node_agent_bench.py
---memory``): source 1 MiB + 64 KiB and 2000 registries; ``config.json`` 2 MiB; state 4 MiB; at most
+Limits (so every accepted input fits the pod's 128Mi memory limit with headroom; see
+``bench/node_agent_bench.py --memory``): source 1 MiB + 64 KiB and 2000 registries; ``config.json`` 2 MiB; state 4 MiB; at most
 100000 JSON items (``{ [ , :`` characters) per file, 200000 for the state. A larger source is invalid
 (exit 1); a larger ``config.json`` is left untouched (exit 4); a larger state is set aside and rebuilt.
 ``--interval`` is 0.1 to 86400 seconds.
@@ -744,6 +744,8 @@ def _commit(root: str, old_state: Optional[State], state: State, config: Dict[st
     # old_config is None when config.json is missing or was corrupt (moved aside): both need a write.
     config_changes = existed if remove_config else config != old_config
     rendered = render_json(config) if config_changes and not remove_config else b""
+    if len(rendered) > MAX_CONFIG_BYTES:
+        rendered = (json.dumps(config, separators=(",", ":")) + "\n").encode("utf-8")  # indenting made it too big
     if len(rendered) > MAX_CONFIG_BYTES or too_many_items(rendered):
         # Never write a file the next run would have to refuse.
         raise AgentError(f"the merged {CONFIG_NAME} would exceed {MAX_CONFIG_BYTES} bytes or {MAX_JSON_ITEMS} "
