@@ -803,7 +803,12 @@ def default_owner_id(once: bool = False) -> str:
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="exit codes: 0 ok; 1 source unreadable or invalid (FIFO, socket, device included); 2 usage error or "
+        "kubelet root missing; 3 unsafe target refused (symlink or special file as config.json, state or lock); "
+        "4 other I/O error, or config.json over its size cap (left untouched)",
+    )
     parser.add_argument("--source", required=True, help="mounted .dockerconfigjson file")
     parser.add_argument("--kubelet-root", required=True, help="kubelet --root-dir (holds config.json)")
     parser.add_argument("--once", action="store_true", help="sync once and exit (no release)")
