@@ -119,3 +119,21 @@ def test_component_reads_the_live_object_the_same_way(name: str, mode: str):
         refused = str(err)[:120]
     assert not refused, f"refused unexpectedly: {refused}"
     assert planned == expected[mode] + [f"force={'true' if mode == KEEP and force else 'false'}"]
+
+
+def test_an_entry_we_recorded_as_kept_stays_whatever_its_name_sorts_like():
+    # "a-team" sorts before our "rc": only equality, never order, may decide what is ours.
+    live = ("a-team", "rc-old")
+    plan = plan_pull_secrets("apps/default", live, "rc", KEEP, owned_by_us=True, kept=["a-team"])
+    assert (list(plan.names), plan.force, plan.foreign) == (["a-team", "rc"], True, ("a-team",))
+    with pytest.raises(ConfigError, match=r"\['a-team'\]"):
+        plan_pull_secrets("apps/default", live, "rc", "fail", owned_by_us=True, kept=["a-team"])
+
+
+def test_names_and_modes_compare_by_value_not_identity():
+    # Live names, our name and the mode arrive from JSON, stack config or a str Enum: never the same objects.
+    ours = "".join(["r", "c"])
+    live = ("".join(["r", "c"]), "".join(["te", "am"]))
+    plan = plan_pull_secrets("apps/default", live, ours, "".join(["ke", "ep"]), owned_by_us=True,
+                             kept=["".join(["r", "c"]), "team"])
+    assert (list(plan.names), plan.force, plan.foreign) == (["rc", "team"], True, ("team",))
