@@ -497,3 +497,54 @@ def test_a_comma_in_a_key_is_quoted_in_key_lists(root: Path, tmp_path: Path) -> 
 
     assert result.returncode == 0
     assert 'added="a,b.example",c.example ' in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------ found by mutation
+
+
+def test_a_fifo_as_ready_file_is_logged_not_waited_on(root: Path, volume: SecretVolume, tmp_path: Path) -> None:
+    ready = _fifo(tmp_path / "ready")
+
+    result = run_once(volume.path, root, "pod-a", "--ready-file", str(ready))
+
+    assert result.returncode == 0  # the sync itself succeeded; only readiness could not be signalled
+    assert f'ERROR ready-file file={ready} error="No such device or address"' in result.stderr
+    assert auths(root) == {REG: OURS}
+
+
+def test_node_file_is_indented_json_unless_that_would_pass_the_cap(root: Path, volume: SecretVolume) -> None:
+    assert run_once(volume.path, root, "pod-a").returncode == 0
+    document = read_json(root / "config.json")
+    assert (root / "config.json").read_text() == json.dumps(document, indent=2) + "\n"
+
+    # Compact it fits under 2 MiB; indented (one item per line) it would not: written compact, nothing refused.
+    crowded = {"auths": {"foreign.example": FOREIGN}, "pad": [0] * 45_000, "text": "t" * (1900 * 1024)}
+    write_config(root, json.dumps(crowded, separators=(",", ":")))
+    volume.publish({"auths": {REG: SECOND}})
+    result = run_once(volume.path, root, "pod-a")
+
+    assert result.returncode == 0, result.stderr
+    written = (root / "config.json").read_bytes()
+    assert len(written) <= 2 * 1024 * 1024 and b"\n  " not in written
+    assert json.loads(written)["auths"] == {"foreign.example": FOREIGN, REG: SECOND}
+
+
+@pytest.mark.parametrize("size, code", [(1024 * 1024 + 64 * 1024, 0), (1024 * 1024 + 64 * 1024 + 1, 1)])
+def test_source_size_cap_is_exact(root: Path, tmp_path: Path, size: int, code: int) -> None:
+    document = json.dumps({"auths": {REG: {**OURS, "email": ""}}})
+    src = tmp_path / "sized.json"
+    src.write_text(document.replace('"email": ""', '"email": "' + "e" * (size - len(document)) + '"'))
+    assert src.stat().st_size == size
+
+    assert run_once(src, root, "pod-a").returncode == code
+
+
+def test_a_looping_agent_holds_a_lease_of_five_intervals(root: Path, volume: SecretVolume, tmp_path: Path,
+                                                         agents: List[Agent]) -> None:
+    agent = Agent(volume.path, root, "pod-a", tmp_path, interval=100)
+    agents.append(agent)
+    wait_for(agent.ready_file.exists, what="ready")
+    expires = read_json(root / STATE)["agents"]["pod-a"]["expires"]
+
+    assert 480 < expires - time.time() <= 500  # max(5 x interval, 300 s)
+    assert agent.terminate() == 0  # a signal ends the 100 s wait at once
