@@ -18,7 +18,7 @@ def test_accepted_edges(server, key):
     assert normalize_server(server).key == key
 
 
-@pytest.mark.parametrize("server", ["registry.example.com:0", "registry.example.com:65536", "registry.example.com:99999"])
+@pytest.mark.parametrize("server", ["registry.example.com:0", "registry.example.com:65536", "r.example.com:99999"])
 def test_ports_outside_1_to_65535_are_refused(server):
     with pytest.raises(ServerSyntaxError, match="out of range"):
         normalize_server(server)

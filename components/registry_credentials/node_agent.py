@@ -61,10 +61,11 @@ with whitespace, quotes, ``=``, control or non-ASCII characters is written as a 
 with a newline cannot forge a log line.
 
 Limits (so every accepted input fits the pod's 128Mi memory limit with headroom; see
-``bench/node_agent_bench.py --memory``): source 1 MiB + 64 KiB and 2000 registries; ``config.json`` 2 MiB; state 4 MiB; at most
-100000 JSON items (``{ [ , :`` characters) per file, 200000 for the state. A larger source is invalid
-(exit 1); a larger ``config.json`` is left untouched (exit 4); a larger state is set aside and rebuilt.
-``--interval`` is 0.1 to 86400 seconds.
+``bench/node_agent_bench.py --memory``): source 1 MiB + 64 KiB and 2000 registries; ``config.json``
+2 MiB; state 4 MiB; at most 100000 JSON items (``{ [ , :`` characters) per file, 200000 for the
+state. A larger source is invalid (exit 1); a larger ``config.json`` is left untouched (exit 4); a larger
+state is set aside and rebuilt. ``config.json`` is written indented, or compact when indenting would pass
+its cap. ``--interval`` is 0.1 to 86400 seconds.
 
 Exit codes: 0 success (``--once`` synced; loop stopped by a signal and released cleanly);
 1 the source is unreadable or invalid (a FIFO, socket, device or directory as source included: refused
