@@ -88,7 +88,7 @@ def test_options_reach_the_pod():
         "node_selector": {"kubernetes.io/os": "linux"}, "priority_class_name": "node-critical", "interval_seconds": 120,
     }))["spec"]["template"]["spec"]
     assert spec["volumes"][0]["hostPath"]["path"] == "/var/snap/microk8s/common/var/lib/kubelet"
-    assert container["resources"]["limits"] == {"cpu": "100m", "memory": "128Mi"}  # the agent at its caps fits
+    assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": 30}]
     assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}
     assert spec["priorityClassName"] == "node-critical"
     assert spec["containers"][0]["image"] == "harbor.example.com/py:3.12"
