@@ -311,9 +311,14 @@ def _fifo(path: Path) -> Path:
 
 
 def _socket(path: Path) -> Path:
-    sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(path))
-    sock.close()
+    # Bound by a relative name: a socket path is limited to 107 bytes, and pytest's temp paths can be longer.
+    sock, cwd = socket.socket(socket.AF_UNIX), os.getcwd()
+    try:
+        os.chdir(path.parent)
+        sock.bind(path.name)
+    finally:
+        os.chdir(cwd)
+        sock.close()
     return path
 
 
