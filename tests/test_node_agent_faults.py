@@ -1,6 +1,7 @@
 """The node agent's recovery paths and refusals, each as a real process with its exit code and log line asserted."""
 
 import fcntl
+import importlib.util
 import json
 import os
 import re
@@ -553,3 +554,51 @@ def test_a_looping_agent_holds_a_lease_of_five_intervals(root: Path, volume: Sec
 
     assert 480 < expires - time.time() <= 500  # max(5 x interval, 300 s)
     assert agent.terminate() == 0  # a signal ends the 100 s wait at once
+
+
+@pytest.mark.parametrize("edited", [REG, OTHER])
+def test_a_hand_edit_is_respected_whichever_key_it_is(root: Path, tmp_path: Path, edited: str) -> None:
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps({"auths": {REG: OURS, OTHER: SECOND}}))
+    assert run_once(src, root, "pod-a").returncode == 0
+    config = read_json(root / "config.json")
+    config["auths"][edited] = PREEXISTING  # someone hot-fixed one of our two entries
+    write_config(root, config)
+
+    result = run_once(src, root, "pod-a")
+
+    assert result.returncode == 0
+    assert f"hand-edited key={edited} " in result.stderr
+    assert auths(root) == {REG: OURS, OTHER: SECOND, edited: PREEXISTING}
+
+
+def test_an_idle_loop_does_not_rewrite_its_files(root: Path, volume: SecretVolume, tmp_path: Path,
+                                                 agents: List[Agent]) -> None:
+    agent = Agent(volume.path, root, "pod-a", tmp_path)
+    agents.append(agent)
+    wait_for(agent.ready_file.exists, what="ready")
+    agent.wait_for_log(" sync ", times=2)
+    before = {name: (root / name).read_bytes() for name in ("config.json", STATE)}
+    # Held open: a rewrite then cannot get the same inode number back (freed numbers are reused at once).
+    held = [open(root / name, "rb") for name in ("config.json", STATE)]
+    try:
+        agent.wait_for_log(" sync ", times=8)  # six more syncs with nothing to do (the lease renews at half-time)
+        assert [os.stat(root / name).st_ino for name in ("config.json", STATE)] == [
+            os.fstat(handle.fileno()).st_ino for handle in held]
+    finally:
+        for handle in held:
+            handle.close()
+    assert {name: (root / name).read_bytes() for name in ("config.json", STATE)} == before
+    assert agent.terminate() == 0
+
+
+def test_log_timestamps_have_three_digit_milliseconds(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    spec = importlib.util.spec_from_file_location("node_agent_for_log_test", AGENT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module.time, "time", lambda: 1_700_000_000.9999)
+
+    module.log("INFO", "probe", key="k")
+
+    assert capsys.readouterr().err == "2023-11-14T22:13:20.999Z INFO probe key=k\n"
