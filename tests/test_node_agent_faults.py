@@ -602,3 +602,56 @@ def test_log_timestamps_have_three_digit_milliseconds(monkeypatch: pytest.Monkey
     module.log("INFO", "probe", key="k")
 
     assert capsys.readouterr().err == "2023-11-14T22:13:20.999Z INFO probe key=k\n"
+
+
+@pytest.mark.parametrize("kind, words", [("symlink", 'it is a symlink" '), ("fifo", "it is a FIFO, not a regular file")])
+def test_config_json_that_is_not_a_regular_file_is_refused_by_kind(root: Path, volume: SecretVolume, tmp_path: Path,
+                                                                   kind: str, words: str) -> None:
+    if kind == "symlink":
+        (root / "config.json").symlink_to(tmp_path / "elsewhere.json")
+    else:
+        _fifo(root / "config.json")
+
+    result = run_once(volume.path, root, "pod-a")
+
+    assert result.returncode == 3
+    assert f"refusing to use {root / 'config.json'}: {words}" in result.stderr
+    assert not (tmp_path / "elsewhere.json").exists()
+
+
+def test_long_key_lists_are_cut_at_twenty_names(root: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps({"auths": {f"r{n:02d}.example": {"auth": OURS["auth"]} for n in range(23)}}))
+
+    result = run_once(src, root, "pod-a")
+
+    assert result.returncode == 0
+    shown = ",".join(f"r{n:02d}.example" for n in range(20))
+    assert f"added={shown},...(+3) " in result.stderr
+
+
+def test_a_large_take_over_is_remembered(root: Path, tmp_path: Path) -> None:
+    # 1000 pre-existing entries of ~1.3 KB under our keys: the state keeps every displaced value (> 1 MiB).
+    keys = [f"r{n:04d}.example" for n in range(1000)]
+    write_config(root, json.dumps({"auths": {k: {**PREEXISTING, "email": "p" * 1300} for k in keys}}))
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps({"auths": {k: {"auth": OURS["auth"]} for k in keys}}))
+
+    first = run_once(src, root, "pod-a")
+    second = run_once(src, root, "pod-a")
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr[-300:]
+    assert (root / STATE).stat().st_size > 1024 * 1024
+    assert "state-corrupt" not in second.stderr and "take-over" not in second.stderr
+    assert read_json(root / STATE)["keys"][keys[-1]]["displaced"]["email"] == "p" * 1300
+
+
+@pytest.mark.parametrize("auth", ["dTpwMQ", "dTpwMTI", "dTpw"])  # "u:p1", "u:p12" unpadded; "u:p" needs none
+def test_unpadded_base64_auth_is_accepted_like_the_kubelet_does(root: Path, tmp_path: Path, auth: str) -> None:
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps({"auths": {REG: {"auth": auth}}}))
+
+    result = run_once(src, root, "pod-a")
+
+    assert result.returncode == 0, result.stderr
+    assert auths(root) == {REG: {"auth": auth}}
