@@ -1,6 +1,8 @@
 """Time the node agent's `--once` sync for 1, 100 and 1000 registries and print a small table.
 
 Run: `./venv/bin/python bench/node_agent_bench.py [--runs N]`. Not a test: numbers depend on the machine.
+`--memory` instead prints the peak RSS of one sync at the largest inputs the agent accepts (each size cap
+reached in bytes or in JSON items, alone and all at once) against the pod's memory limit.
 Columns (medians of N runs, milliseconds):
   first   a sync into an empty kubelet root next to a foreign config.json (writes state + config)
   steady  a sync that finds everything in place (reads, writes nothing)
@@ -25,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
+
+from registry_credentials.node_bootstrap import NodeBootstrap, pod_spec
 
 AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "node_agent.py"
 SIZES = (1, 100, 1000)
@@ -125,12 +129,119 @@ def measure_in_process(agent: Any, base: Path, source: Path, runs: int) -> Dict[
     return {"first": statistics.median(first), "steady": statistics.median(steady)}
 
 
+def run_any(args: List[str]) -> Tuple[int, int]:
+    """Run a command from the launcher whatever its exit code; return (exit code, peak RSS KiB)."""
+    output = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, *args], capture_output=True, text=True,
+                            check=True).stdout
+    _, peak, code = output.split()
+    return int(code), int(peak)
+
+
+def items(raw: bytes) -> int:
+    """The agent's item count (structural characters)."""
+    return sum(raw.count(c) for c in (b"{", b"[", b",", b":"))
+
+
+def worst_source(agent: Any, directory: Path, many_items: bool) -> Path:
+    """The largest source the agent accepts: MAX_SOURCE_ENTRIES registries, padded to the byte or the item cap."""
+    count = agent.MAX_SOURCE_ENTRIES
+    auths: Dict[str, Any] = {}
+    for number in range(count):
+        auth = base64.b64encode(f"robot{number}:pw{number}".encode()).decode()
+        auths[f"registry{number}.example.com"] = {"auth": auth}
+    base = len(json.dumps({"auths": auths}, separators=(",", ":")).encode())
+    base_items = items(json.dumps({"auths": auths}, separators=(",", ":")).encode())
+    if many_items:
+        # Extra fields are kept as they are: spend the item budget on tiny containers, [] is 1 item, "[]," 2.
+        per_entry = (agent.MAX_JSON_ITEMS - base_items - 2 * count) // (2 * count)
+        for entry in auths.values():
+            entry["x"] = [[] for _ in range(per_entry)]
+    else:
+        per_entry = (agent.MAX_SOURCE_BYTES - base - 16 * count) // count
+        for entry in auths.values():
+            entry["email"] = "e" * per_entry
+    path = directory / f"worst-source-{'items' if many_items else 'bytes'}.json"
+    raw = json.dumps({"auths": auths}, separators=(",", ":")).encode()
+    assert len(raw) <= agent.MAX_SOURCE_BYTES and items(raw) <= agent.MAX_JSON_ITEMS, (len(raw), items(raw))
+    path.write_bytes(raw)
+    return path
+
+
+def worst_config(agent: Any, root: Path) -> None:
+    """A foreign config.json at the item cap (tiny containers), padded to the byte cap."""
+    pad_items = agent.MAX_JSON_ITEMS - 100
+    document: Dict[str, Any] = {"auths": {"foreign.example": {"auth": "Zm9vOmJhcg=="}}, "pad": [{}] * (pad_items // 2)}
+    raw = json.dumps(document, separators=(",", ":")).encode()
+    document["text"] = "t" * (agent.MAX_CONFIG_BYTES - len(raw) - 4096)  # room for a small source's entry
+    raw = json.dumps(document, separators=(",", ":")).encode()
+    assert len(raw) <= agent.MAX_CONFIG_BYTES and items(raw) <= agent.MAX_JSON_ITEMS, (len(raw), items(raw))
+    (root / "config.json").write_bytes(raw)
+
+
+def worst_state(agent: Any, root: Path) -> None:
+    """A valid state at its item cap: as many registered agents as fit (never expiring)."""
+    state = agent.new_state(created_config=False)
+    number = 0
+    while True:
+        state["agents"][f"agent-{number:06d}"] = {"seq": number + 1, "expires": None}
+        number += 1
+        if number % 1000 == 0:
+            raw = json.dumps(state, separators=(",", ":")).encode()
+            if items(raw) > agent.MAX_STATE_ITEMS - 12000 or len(raw) > agent.MAX_STATE_BYTES - 200_000:
+                break
+    state["next_seq"] = number + 1
+    (root / agent.STATE_NAME).write_bytes(json.dumps(state, separators=(",", ":")).encode())
+
+
+def measure_limits(agent: Any, base: Path, runs: int) -> None:
+    """Peak RSS of one --once sync at the largest inputs the agent accepts, against the pod's memory limit."""
+    limits = pod_spec(NodeBootstrap(), "bench")["containers"][0]["resources"]["limits"]
+    limit_mib = int(limits["memory"].removesuffix("Mi"))
+    print(f"\nlargest accepted inputs (caps: source {agent.MAX_SOURCE_BYTES} B / {agent.MAX_SOURCE_ENTRIES} "
+          f"registries, config {agent.MAX_CONFIG_BYTES} B, state {agent.MAX_STATE_BYTES} B, "
+          f"{agent.MAX_JSON_ITEMS} items ({agent.MAX_STATE_ITEMS} state)); pod limit {limit_mib} MiB")
+    sources = {"bytes": worst_source(agent, base, False), "items": worst_source(agent, base, True)}
+    cases = [
+        ("source at byte cap", "bytes", False, False),
+        ("source at item cap", "items", False, False),
+        ("config at caps", None, True, False),
+        ("state at caps", None, False, True),
+        ("source+config+state at caps", "items", True, True),
+    ]
+    small = make_source(base, 1)
+    header = ("input", "exit", "peak RSS MiB", "headroom MiB")
+    print(" | ".join(header))
+    print(" | ".join("-" * len(name) for name in header))
+    for name, source_kind, config, state in cases:
+        peaks, codes = [], set()
+        for run in range(runs):
+            root = base / f"limits-{len(os.listdir(base))}"
+            root.mkdir()
+            if config:
+                worst_config(agent, root)
+            if state:
+                worst_state(agent, root)
+            source = sources[source_kind] if source_kind else small
+            code, peak = run_any(agent_args(source, root))
+            peaks.append(peak)
+            codes.add(code)
+        peak_mib = max(peaks) / 1024
+        cells = (name, ",".join(map(str, sorted(codes))), f"{peak_mib:.1f}", f"{limit_mib - peak_mib:.1f}")
+        print(" | ".join(cell.rjust(len(head)) for cell, head in zip(cells, header)))
+
+
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
+    parser.add_argument("--memory", action="store_true", help="only the peak RSS at the largest accepted inputs")
+    options = parser.parse_args()
+    runs = options.runs
     agent = load_agent()
+    if options.memory:
+        with tempfile.TemporaryDirectory() as scratch:
+            measure_limits(agent, Path(scratch), runs)
+        return
     print(f"machine: nproc={os.cpu_count()} {platform.machine()} python={platform.python_version()} "
           f"runs={runs} (medians)")
     with tempfile.TemporaryDirectory() as scratch:

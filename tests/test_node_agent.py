@@ -500,14 +500,20 @@ def test_loop_survives_invalid_source_and_ready_only_after_success(root: Path, t
     assert agent.process.poll() is None
 
 
-def test_owner_id_defaults_to_the_pod_name(root: Path, volume: SecretVolume) -> None:
+def test_owner_id_defaults_to_the_pod_name(root: Path, volume: SecretVolume, tmp_path: Path) -> None:
+    # The looping agent (the DaemonSet) is the pod; `--once` has its own stable default (test_node_agent_faults).
     env = {**os.environ, "POD_NAME": "registry-credentials-node-7xk2p"}
-    result = subprocess.run([sys.executable, str(AGENT), "--source", str(volume.path), "--kubelet-root", str(root),
-                             "--once", "--ready-file", ""], env=env, capture_output=True, text=True, timeout=30)
-    OUTPUTS.append(result.stderr)
-
-    assert result.returncode == 0
-    assert list(read_json(root / STATE)["agents"]) == ["registry-credentials-node-7xk2p"]
+    process = subprocess.Popen([sys.executable, str(AGENT), "--source", str(volume.path), "--kubelet-root", str(root),
+                                "--interval", "0.1", "--ready-file", str(tmp_path / "ready")], env=env,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for((tmp_path / "ready").exists, what="ready")
+        assert list(read_json(root / STATE)["agents"]) == ["registry-credentials-node-7xk2p"]
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+        OUTPUTS.append(err)
+    assert process.returncode == 0
 
 
 def test_usage_error_exits_2(root: Path, volume: SecretVolume) -> None:

@@ -20,7 +20,9 @@ inode after the atomic rename):
   ``config.json``, which holds the same value). Per agent: a start sequence number and a lease.
 * ``.registry-credentials.lock``: ``flock`` serialising every read-modify-write by cooperating agents.
 * ``config.json.corrupt-<UTC time>``: an unparsable ``config.json`` moved aside (0600) before we
-  write a valid one, so nothing is lost.
+  write a valid one, so nothing is lost. Likewise ``registry-credentials.state.json.corrupt-<UTC time>``
+  for a state file that is not valid JSON, has an unexpected shape, is too large or cannot be read; the
+  state is then rebuilt (entries with our keys are taken over as pre-existing) and a warning is logged.
 
 Policies:
 
@@ -31,14 +33,16 @@ Policies:
   value restored) only when its last owner leaves. Looping agents hold a lease of
   max(5 x interval, 300 s), renewed by their successful syncs; an agent whose lease ran out (killed
   with -9 and never restarted under the same id) is dropped by the next agent that takes the lock, so
-  its keys do not stay forever. ``--once`` registrations never expire (use a stable ``--owner-id`` with ``--once``).
+  its keys do not stay forever. ``--once`` registrations never expire; without ``--owner-id`` every
+  ``--once`` run is the owner ``once``, so a registry dropped from the source is removed by the next run.
 * Hand edits: if an owned entry's current value is not one we wrote, someone changed it on purpose
   (e.g. a hot fix). We never silently undo that: a warning names the key, the entry is left alone and
   is no longer managed (nor removed or restored on release). Each sync reports it as skipped. To hand
   it back, delete the entry (or set it to exactly our value); the next sync manages it again. An owned
   entry that was *deleted* is re-added with a warning, since there is no edited value to respect.
 * Pre-existing entries with one of our keys: taken over with a log line; the original value is kept in
-  the state file and put back when the last owner releases.
+  the state file and put back when the last owner releases. The state written before ``config.json``
+  accepts the pre-existing value as ours, so a kill -9 at any point of a take-over leaves the key managed.
 * Restore: after the last owner leaves, the state and lock files are removed; if ``config.json`` did not
   exist before us and holds nothing foreign (only an empty ``auths``), it is removed; otherwise it is
   left with the foreign content (semantically as before, formatting may differ).
@@ -52,12 +56,23 @@ Policies:
   before the old one releases them, so the node never goes without credentials (the kubelet caches a
   missing entry for up to 5 minutes).
 
-Logs: one line per action on stderr (UTC time, level, action, key names). Never a credential.
+Logs: one line per action on stderr (UTC time, level, action, key names). Never a credential. A value
+with whitespace, quotes, ``=``, control or non-ASCII characters is written as a JSON string, so a key
+with a newline cannot forge a log line.
+
+Limits (so every accepted input fits the pod's 128Mi memory limit with headroom; see
+``bench/node_agent_bench.py --memory``): source 1 MiB + 64 KiB and 2000 registries; ``config.json``
+2 MiB; state 4 MiB; at most 100000 JSON items (``{ [ , :`` characters) per file, 200000 for the
+state. A larger source is invalid (exit 1); a larger ``config.json`` is left untouched (exit 4); a larger
+state is set aside and rebuilt. ``config.json`` is written indented, or compact when indenting would pass
+its cap. ``--interval`` is 0.1 to 86400 seconds.
 
 Exit codes: 0 success (``--once`` synced; loop stopped by a signal and released cleanly);
-1 the source is unreadable or invalid; 2 usage error or DIR missing / not a directory;
-3 an unsafe target (``config.json``, state or lock file is a symlink or not a regular file) was refused;
-4 any other I/O error while reading or writing DIR.
+1 the source is unreadable or invalid (a FIFO, socket, device or directory as source included: refused
+at once, never read); 2 usage error or DIR missing / not a directory;
+3 an unsafe target (``config.json``, state or lock file is a symlink, FIFO, socket, device or directory)
+was refused; 4 any other I/O error while reading or writing DIR (a looping agent logs it and retries;
+its exit code is the release's).
 
 Test-only: ``REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME=SECONDS`` sleeps before every rename so
 tests can kill the agent mid-sync.
@@ -74,6 +89,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
 import signal
 import stat
@@ -91,8 +107,20 @@ DEFAULT_INTERVAL = 60.0
 DEFAULT_READY_FILE = "/tmp/registry-credentials-ready"
 MIN_LEASE = 300.0
 LEASE_INTERVALS = 5
-MAX_SOURCE_BYTES = 2 * 1024 * 1024  # a Secret holds at most 1 MiB
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
+# Size caps keep every input the agent accepts inside the pod's memory limit (bench/node_agent_bench.py --memory
+# measures the peak RSS at these caps). A Secret holds at most 1 MiB of data (MaxSecretSize, kubernetes/api
+# core/v1 types.go), so the source cap is that plus slack; config.json must hold the source plus foreign entries.
+MAX_SOURCE_BYTES = 1024 * 1024 + 64 * 1024
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+MAX_STATE_BYTES = 4 * 1024 * 1024  # per key: owners and digests, plus a displaced entry (bounded by config.json)
+MAX_SOURCE_ENTRIES = 2000
+# JSON nesting/item count drives memory far more than bytes ("[]," is 3 bytes but a 56-byte list): cap the
+# number of structural characters (an upper bound on containers and items; those inside strings count too).
+MAX_JSON_ITEMS = 100_000
+MAX_STATE_ITEMS = 2 * MAX_JSON_ITEMS
+MIN_INTERVAL = 0.1
+MAX_INTERVAL = 86400.0
+ONCE_OWNER = "once"
 MAX_LOGGED_KEYS = 20
 PAUSE_ENV = "REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME"
 
@@ -145,12 +173,19 @@ def log(level: str, action: str, **fields: Any) -> None:
 def _format_field(value: Any) -> str:
     if isinstance(value, (list, tuple, set)):
         names = sorted(value) if isinstance(value, set) else list(value)
-        shown = ",".join(names[:MAX_LOGGED_KEYS])
+        shown = ",".join(_quoted(str(name), ",") for name in names[:MAX_LOGGED_KEYS])
         if len(names) > MAX_LOGGED_KEYS:
             shown += f",...(+{len(names) - MAX_LOGGED_KEYS})"
         return shown or "-"
-    text = str(value)
-    return json.dumps(text) if (not text or any(c.isspace() or c in "\"=" for c in text)) else text
+    return _quoted(str(value), "")
+
+
+def _quoted(text: str, separators: str) -> str:
+    """text as is when it is plain, else as a JSON string: a key with a newline or ESC cannot forge a log line."""
+    if text and all(c.isprintable() and not c.isspace() and c not in '"=' + separators for c in text):
+        return text
+    # ensure_ascii escapes every control and non-ASCII character (U+2028 included); DEL is ASCII, so by hand.
+    return json.dumps(text).replace("\x7f", "\\u007f")
 
 
 # ---------------------------------------------------------------------------------------------- source
@@ -158,24 +193,65 @@ def _format_field(value: Any) -> str:
 
 def load_source(path: str) -> Dict[str, Entry]:
     """Read the mounted `.dockerconfigjson` afresh and return its usable `auths` entries."""
-    # Re-opened every time: a Secret volume updates by swapping the `..data` symlink.
+    # Re-opened every time: a Secret volume updates by swapping the `..data` symlink (so symlinks are followed).
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever and deaf to SIGTERM.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            kind = _special_kind(os.stat(path).st_mode)  # a socket cannot be opened at all (ENXIO)
+            if kind:
+                raise SourceError(f"source {path} is {kind}, not a regular file; refusing to read it") from None
+        raise SourceError(f"cannot read source {path}: {err.strerror or err}") from None
+    try:
+        kind = _special_kind(os.fstat(fd).st_mode)
+        if kind:
+            raise SourceError(f"source {path} is {kind}, not a regular file; refusing to read it")
+        with os.fdopen(os.dup(fd), "rb") as handle:
             raw = handle.read(MAX_SOURCE_BYTES + 1)
     except OSError as err:
         raise SourceError(f"cannot read source {path}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
     if len(raw) > MAX_SOURCE_BYTES:
-        raise SourceError(f"source {path} is larger than {MAX_SOURCE_BYTES} bytes")
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise SourceError(f"source {path} is not valid JSON") from None
+        raise SourceError(f"source {path} is larger than {MAX_SOURCE_BYTES} bytes (a Secret holds at most 1 MiB)")
+    if too_many_items(raw):
+        raise SourceError(f"source {path} has more than {MAX_JSON_ITEMS} JSON items")
+    document = parse_json(raw)
+    if document is None:
+        raise SourceError(f"source {path} is not valid JSON")
     auths = document.get("auths") if isinstance(document, dict) else None
     if not isinstance(auths, dict):
         raise SourceError(f'source {path} has no "auths" object')
     if not auths:
         raise SourceError(f'source {path} has an empty "auths" object; refusing to remove every entry')
+    if len(auths) > MAX_SOURCE_ENTRIES:
+        raise SourceError(f"source {path} has {len(auths)} registries; at most {MAX_SOURCE_ENTRIES} are supported")
     return {key: _usable_entry(key, entry) for key, entry in auths.items()}
+
+
+def _special_kind(mode: int) -> str:
+    """'' for a regular file, else what it is (for the refusal message)."""
+    if stat.S_ISREG(mode):
+        return ""
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symlink")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def too_many_items(raw: bytes, limit: int = MAX_JSON_ITEMS) -> bool:
+    """True when raw may hold more JSON containers/items than the memory budget allows."""
+    return sum(raw.count(c) for c in (b"{", b"[", b",", b":")) > limit
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse UTF-8 JSON; None when it is not valid JSON."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def _usable_entry(key: str, entry: Any) -> Entry:
@@ -278,9 +354,10 @@ def read_regular(path: str, limit: int) -> Optional[bytes]:
         info = os.lstat(path)
     except FileNotFoundError:
         return None
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
-        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-        raise UnsafeTargetError(f"refusing to use {path}: it is {kind}")
+    kind = _special_kind(info.st_mode)
+    if kind:
+        raise UnsafeTargetError(f"refusing to use {path}: it is {kind}" + ("" if kind == "a symlink" else
+                                                                            ", not a regular file"))
     try:
         # O_NOFOLLOW closes the race with a symlink swapped in after lstat; O_NONBLOCK avoids a FIFO hang.
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -305,12 +382,18 @@ def locked(root: str) -> Iterator[None]:
     path = os.path.join(root, LOCK_NAME)
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            # O_NONBLOCK: a FIFO or device planted as the lock must not block the open.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
         except OSError as err:
             if err.errno == errno.ELOOP:
                 raise UnsafeTargetError(f"refusing to use {path}: it is a symlink") from None
+            if err.errno in (errno.EISDIR, errno.ENXIO, errno.ENODEV, errno.EOPNOTSUPP):
+                raise UnsafeTargetError(f"refusing to use {path}: it is not a regular file") from None
             raise
         try:
+            kind = _special_kind(os.fstat(fd).st_mode)
+            if kind:
+                raise UnsafeTargetError(f"refusing to use {path}: it is {kind}, not a regular file")
             fcntl.flock(fd, fcntl.LOCK_EX)
             if _same_file(fd, path):
                 break
@@ -367,6 +450,8 @@ def load_config(root: str) -> Tuple[Optional[Dict[str, Any]], bool]:
     raw = read_regular(path, MAX_CONFIG_BYTES)
     if raw is None:
         return None, False
+    if too_many_items(raw):
+        raise AgentError(f"{path} has more than {MAX_JSON_ITEMS} JSON items; refusing to rewrite it")
     document = _parse_config(raw)
     if document is None:
         kept = move_aside(path, raw)
@@ -375,10 +460,7 @@ def load_config(root: str) -> Tuple[Optional[Dict[str, Any]], bool]:
 
 
 def _parse_config(raw: bytes) -> Optional[Dict[str, Any]]:
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
+    document = parse_json(raw)
     if not isinstance(document, dict) or not isinstance(document.get("auths", {}), dict):
         return None
     return document
@@ -393,33 +475,85 @@ def new_state(created_config: bool) -> State:
 def load_state(root: str) -> Optional[State]:
     """Return the ownership state, None if there is none (a corrupt one is moved aside)."""
     path = os.path.join(root, STATE_NAME)
-    raw = read_regular(path, MAX_CONFIG_BYTES)
+    try:
+        raw = read_regular(path, MAX_STATE_BYTES)
+    except UnsafeTargetError:
+        raise
+    except (AgentError, OSError) as err:
+        # Too large or unreadable: it is only ours, so set it aside by rename (no read needed) and rebuild.
+        reason = str(err) if isinstance(err, AgentError) else (err.strerror or str(err))
+        kept = _rename_aside(path)
+        log("WARNING", "state-corrupt", file=STATE_NAME, kept_as=os.path.basename(kept), reason=reason,
+            effect="entries with our keys are treated as pre-existing")
+        return None
     if raw is None:
         return None
-    try:
-        state = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        state = None
-    if _state_is_valid(state):
+    state = None if too_many_items(raw, MAX_STATE_ITEMS) else parse_json(raw)
+    if state_is_valid(state):
         return state
     kept = move_aside(path, raw)
     log("WARNING", "state-corrupt", file=STATE_NAME, kept_as=os.path.basename(kept),
+        reason="not valid JSON" if state is None else "unexpected shape",
         effect="entries with our keys are treated as pre-existing")
     return None
 
 
-def _state_is_valid(state: Any) -> bool:
+def _rename_aside(path: str) -> str:
+    base = f"{path}.corrupt-{_utc_stamp()}"
+    candidate, number = base, 1
+    while os.path.lexists(candidate):
+        number += 1
+        candidate = f"{base}-{number}"
+    os.rename(path, candidate)
+    _fsync_dir(os.path.dirname(path) or ".")
+    return candidate
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_digest(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def state_is_valid(state: Any) -> bool:
+    """True when state has exactly the shape this agent writes (anything else would crash the reconciler)."""
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         return False
-    if not all(isinstance(state.get(name), dict) for name in ("agents", "keys", "abandoned")):
+    if not isinstance(state.get("created_config"), bool) or not _is_int(state.get("next_seq")):
         return False
-    return all(isinstance(rec, dict) and isinstance(rec.get("owners"), dict) and isinstance(rec.get("written"), list)
-               for rec in state["keys"].values())
+    agents, keys, abandoned = state.get("agents"), state.get("keys"), state.get("abandoned")
+    if not (isinstance(agents, dict) and isinstance(keys, dict) and isinstance(abandoned, dict)):
+        return False
+    for agent in agents.values():
+        expires = agent.get("expires", 0) if isinstance(agent, dict) else None
+        if not (isinstance(agent, dict) and _is_int(agent.get("seq")) and
+                (expires is None or (isinstance(expires, (int, float)) and not isinstance(expires, bool)
+                                     and math.isfinite(expires)))):
+            return False
+    for record in keys.values():
+        if not isinstance(record, dict) or not isinstance(record.get("owners"), dict):
+            return False
+        written = record.get("written")
+        if not isinstance(written, list) or not all(_is_digest(d) for d in written):
+            return False
+        if not all(_is_digest(d) for d in record["owners"].values()):
+            return False
+    return all(_is_digest(d) for d in abandoned.values())
 
 
 def render_json(document: Any) -> bytes:
     """Serialise a document as written on the node."""
     return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+
+
+def render_state(state: State) -> bytes:
+    """Serialise the state compactly; refuse one the next run could not read back."""
+    data = (json.dumps(state, separators=(",", ":")) + "\n").encode("utf-8")
+    if len(data) > MAX_STATE_BYTES or too_many_items(data, MAX_STATE_ITEMS):
+        raise AgentError(f"the state would exceed {MAX_STATE_BYTES} bytes or {MAX_STATE_ITEMS} JSON items")
+    return data
 
 
 # ---------------------------------------------------------------------------------------------- reconcile
@@ -543,11 +677,14 @@ class Reconciler:
         return max(record["owners"], key=lambda owner: agents.get(owner, {}).get("seq", 0))
 
 
-def intent_state(old: Optional[State], new: State, auths: Dict[str, Any]) -> State:
+def intent_state(old: Optional[State], new: State, auths: Dict[str, Any],
+                 old_auths: Optional[Dict[str, Any]] = None) -> State:
     """Return the state to persist before config.json changes: it accepts both the old and new values.
 
     A kill -9 between the two renames then leaves a state under which either file is recognised as ours,
-    so the next run neither mistakes it for a hand edit nor forgets a key it still has to remove.
+    so the next run neither mistakes it for a hand edit nor forgets a key it still has to remove. For a
+    take-over the old value is the displaced one: accepting it means a crash before config.json is renamed
+    leaves the key managed (re-written next run), not "hand-edited" forever.
     """
     intent = copy.deepcopy(new)
     old_keys = old["keys"] if old else {}
@@ -557,8 +694,8 @@ def intent_state(old: Optional[State], new: State, auths: Dict[str, Any]) -> Sta
         merged = intent["keys"].setdefault(key, copy.deepcopy(record))
         merged["written"] = sorted(set(merged["written"]) | set(record["written"]))
     for key, record in intent["keys"].items():
-        if key in auths:
-            record["written"] = sorted(set(record["written"]) | {digest(auths[key])})
+        accepted = {digest(values[key]) for values in (auths, old_auths or {}) if key in values}
+        record["written"] = sorted(set(record["written"]) | accepted)
     return intent
 
 
@@ -607,18 +744,28 @@ def _commit(root: str, old_state: Optional[State], state: State, config: Dict[st
     remove_config = finished and state.get("created_config") and not config.get("auths") and set(config) <= {"auths"}
     # old_config is None when config.json is missing or was corrupt (moved aside): both need a write.
     config_changes = existed if remove_config else config != old_config
+    rendered = render_json(config) if config_changes and not remove_config else b""
+    if len(rendered) > MAX_CONFIG_BYTES:
+        rendered = (json.dumps(config, separators=(",", ":")) + "\n").encode("utf-8")  # indenting made it too big
+    if len(rendered) > MAX_CONFIG_BYTES or too_many_items(rendered):
+        # Never write a file the next run would have to refuse.
+        raise AgentError(f"the merged {CONFIG_NAME} would exceed {MAX_CONFIG_BYTES} bytes or {MAX_JSON_ITEMS} "
+                         "JSON items; left untouched")
     if config_changes:
-        write_atomic(state_path, render_json(intent_state(old_state, state, config.get("auths", {}))))
+        old_auths = old_config.get("auths") if isinstance(old_config, dict) else None
+        intent = intent_state(old_state, state, config.get("auths", {}), old_auths if isinstance(old_auths, dict)
+                              else None)
+        write_atomic(state_path, render_state(intent))
         if remove_config:
             remove_file(config_path)
             log("INFO", "remove-config", file=CONFIG_NAME, reason="created by the agent and holds nothing else")
         else:
-            write_atomic(config_path, render_json(config))
+            write_atomic(config_path, rendered)
     if finished:
         remove_file(state_path)
         _remove_lock(root)
     elif state != old_state or config_changes:
-        write_atomic(state_path, render_json(state))
+        write_atomic(state_path, render_state(state))
     if not config_changes:
         return "unchanged"
     return "removed" if remove_config else "written"
@@ -643,8 +790,11 @@ def release(root: str, owner: str) -> Outcome:
 # ---------------------------------------------------------------------------------------------- CLI
 
 
-def default_owner_id() -> str:
-    """Return an id unique to this agent on the node: the pod name/uid, else hostname:pid."""
+def default_owner_id(once: bool = False) -> str:
+    """Return the owner id when --owner-id is not given (see the module docstring)."""
+    if once:
+        # Stable across runs (and pods): the next --once run is the same owner, so it drops what it dropped.
+        return ONCE_OWNER
     for variable in ("POD_NAME", "POD_UID"):
         value = os.environ.get(variable, "").strip()
         if value:
@@ -654,16 +804,25 @@ def default_owner_id() -> str:
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="exit codes: 0 ok; 1 source unreadable or invalid (FIFO, socket, device included); 2 usage error or "
+        "kubelet root missing; 3 unsafe target refused (symlink or special file as config.json, state or lock); "
+        "4 other I/O error, or config.json over its size cap (left untouched)",
+    )
     parser.add_argument("--source", required=True, help="mounted .dockerconfigjson file")
     parser.add_argument("--kubelet-root", required=True, help="kubelet --root-dir (holds config.json)")
     parser.add_argument("--once", action="store_true", help="sync once and exit (no release)")
-    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, help="seconds between syncs")
+    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL,
+                        help=f"seconds between syncs, {MIN_INTERVAL:g} to {MAX_INTERVAL:g}")
     parser.add_argument("--ready-file", default=DEFAULT_READY_FILE, help="written after a successful sync")
-    parser.add_argument("--owner-id", default=None, help="unique id of this agent on the node")
+    parser.add_argument("--owner-id", default=None,
+                        help=f"unique id of this agent on the node (default: $POD_NAME, $POD_UID or hostname:pid; "
+                        f"{ONCE_OWNER!r} with --once)")
     args = parser.parse_args(argv)
-    if args.interval <= 0:
-        parser.error("--interval must be positive")
+    # float() accepts nan and inf: a nan interval passes `<= 0` and an infinite one never syncs again.
+    if not (math.isfinite(args.interval) and MIN_INTERVAL <= args.interval <= MAX_INTERVAL):
+        parser.error(f"--interval must be a number of seconds from {MIN_INTERVAL:g} to {MAX_INTERVAL:g}")
     return args
 
 
@@ -682,7 +841,10 @@ def set_ready(path: Optional[str], ready: bool) -> None:
         return
     try:
         if ready:
-            with open(path, "w", encoding="utf-8") as handle:
+            # O_NONBLOCK | O_NOFOLLOW: a FIFO or symlink planted there fails at once instead of blocking the loop.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(f"{time.time():.0f}\n")
         else:
             with contextlib.suppress(FileNotFoundError):
@@ -748,7 +910,7 @@ def run_loop(args: argparse.Namespace, owner: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the process exit code."""
     args = parse_args(argv)
-    owner = (args.owner_id or "").strip() or default_owner_id()
+    owner = (args.owner_id or "").strip() or default_owner_id(once=args.once)
     try:
         check_root(args.kubelet_root)
     except RootDirError as err:
