@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_credentials.platform import (
+from registry_credentials.tools.platform import (
     MAX_MANAGER,
     Cluster,
     Platform,

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from .cli import main
+from .tools.cli import main
 
 code = main()
 try:

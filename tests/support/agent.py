@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-AGENT = Path(__file__).resolve().parents[2] / "components" / "registry_credentials" / "node_agent.py"
+AGENT = Path(__file__).resolve().parents[2] / "components" / "registry_credentials" / "tools" / "node_agent.py"
 PAUSE_ENV = "REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME"
 
 SECRETS: set = set()

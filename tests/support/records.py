@@ -6,8 +6,8 @@ from typing import Any, Iterable, List
 import kubernetes_validate
 from pulumi.runtime import rpc
 
-from registry_credentials.mockrun import Record, Run
-from registry_credentials.render import redact, whole_numbers
+from registry_credentials.tools.mockrun import Record, Run
+from registry_credentials.tools.render import redact, whole_numbers
 
 K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 """Kubernetes 1.29 and the newest schema kubernetes-validate ships."""

@@ -11,7 +11,7 @@
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence, Tuple
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 FAIL = "fail"
 KEEP = "keep"

@@ -18,10 +18,10 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 import pulumi
 
-from .dockerconfig import Checked, check_registries
-from .errors import ConfigError
-from .verify import DEFAULT_TIMEOUT, REJECTED, Target, check_all
-from .verify_settings import (
+from ..model.dockerconfig import Checked, check_registries
+from ..errors import ConfigError
+from ..model.verify import DEFAULT_TIMEOUT, REJECTED, Target, check_all
+from ..model.verify_settings import (
     CAMEL,
     FAIL,
     OFF,

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PLACEHOLDER = "[secret]"
 """Shown wherever a secret value would be: the same word `pulumi preview` prints."""

@@ -14,7 +14,7 @@ from pulumi.provider.server import ComponentInitError
 
 from .component import TYPE_TOKEN, RegistryCredentials
 from .engine_inputs import plain_inputs
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PACKAGE = "registry-credentials"
 """Package name: the first part of the type token, and what `pulumi package add` names the generated SDKs after."""

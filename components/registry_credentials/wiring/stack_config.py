@@ -13,10 +13,10 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from .args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCredentialsArgs
-from .errors import ConfigError
-from .names import check_dns_subdomain, has_control_chars
-from .node_bootstrap import check_node_bootstrap
-from .settings import (
+from ..errors import ConfigError
+from ..model.names import check_dns_subdomain, has_control_chars
+from ..model.node_bootstrap import check_node_bootstrap
+from ..model.settings import (
     BOOLEANS,
     CHOICES,
     NAMESPACE_KEYS,
@@ -30,7 +30,7 @@ from .settings import (
     parse_bool,
     shown_key,
 )
-from .stack_files import PLACEHOLDER, StackConfig
+from ..model.stack_files import PLACEHOLDER, StackConfig
 from .validation import check_namespace_args, check_registry_args
 
 

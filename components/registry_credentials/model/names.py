@@ -7,7 +7,7 @@ Every pattern is matched with fullmatch: `$` also matches before a trailing newl
 import re
 import unicodedata
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

@@ -10,12 +10,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from .args import NamespaceArgs, RegistryCredentialsArgs
-from .dockerconfig import encode_secret_data, render_entries
-from .errors import ConfigError
+from ..model.dockerconfig import encode_secret_data, render_entries
+from ..errors import ConfigError
 from .image_check import image_check_transform
-from .keyring import diagnose_keys
-from .names import check_dns_subdomain, check_label_value
-from .node_bootstrap import (
+from ..model.keyring import diagnose_keys
+from ..model.names import check_dns_subdomain, check_label_value
+from ..model.node_bootstrap import (
     AGENT_ANNOTATION,
     PRIVILEGED_LABELS,
     ROLLOUT_ANNOTATION,
@@ -28,7 +28,7 @@ from .node_bootstrap import (
     update_strategy,
 )
 from .pod_transform import pull_secret_transform
-from .service_accounts import (
+from ..model.service_accounts import (
     KEEP,
     PullSecretPlan,
     field_of,

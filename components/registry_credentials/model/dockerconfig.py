@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .names import has_control_chars
 from .servers import ServerSyntaxError, normalize_server
 from .settings import REGISTRY_KEYS, check_bool, check_choice, did_you_mean

@@ -40,7 +40,7 @@ import pulumi
 from pulumi.runtime.known_types import is_unknown
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret, wrap_rpc_secret
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 POD_SPEC_PATHS: Mapping[str, Tuple[str, ...]] = {
     "kubernetes:core/v1:Pod": ("spec",),

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set
 
 import pulumi
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 Schema = Mapping[str, Any]
 

@@ -4,7 +4,7 @@ from typing import Any, Callable, Collection, Generator, Mapping, Optional, Sequ
 
 import pulumi
 
-from .coverage import pod_spec_images, uncovered
+from ..model.coverage import pod_spec_images, uncovered
 from .pod_transform import POD_SPEC_PATHS, _drive_async, _drive_sync, _namespace, _NeedsAwait, _open
 
 

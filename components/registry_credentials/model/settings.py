@@ -8,7 +8,7 @@ import difflib
 import re
 from typing import Any, Iterable, Mapping, Optional
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # Top-level stack config keys in the project's namespace (`registry-credentials:<key>`).
 STACK_KEYS = {

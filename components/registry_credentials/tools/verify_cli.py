@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
-from .dockerconfig import check_registries
-from .errors import ConfigError
-from .verify import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
-from .verify_settings import CAMEL, OFF, SNAKE, arg_spelling, registry_settings, targets
+from ..model.dockerconfig import check_registries
+from ..errors import ConfigError
+from ..model.verify import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
+from ..model.verify_settings import CAMEL, OFF, SNAKE, arg_spelling, registry_settings, targets
 
 EXIT = {ACCEPTED: 0, REJECTED: 1, UNREACHABLE: 3}
 """Exit codes; 2 is a usage error (argparse and ConfigError)."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence
 
 from .dockerconfig import Entry
-from .errors import ConfigError
+from ..errors import ConfigError
 from .verify import REJECTED, UNREACHABLE, Result, Target
 
 WARN, FAIL, OFF = "warn", "fail", "off"

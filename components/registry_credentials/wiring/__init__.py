@@ -1,0 +1,1 @@
+"""The Pulumi wiring: the component, its args, checks, transforms, stack config and the plugin."""
