@@ -4,24 +4,17 @@ import json
 from typing import Any, Iterable, List
 
 import kubernetes_validate
-from pulumi.runtime import rpc
 
 from registry_credentials.tools.mockrun import Record, Run
+from registry_credentials.tools.platform import plain
 from registry_credentials.tools.render import redact, whole_numbers
 
 K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 """Kubernetes 1.29 and the newest schema kubernetes-validate ships."""
 
 
-def unwrap(value: Any) -> Any:
-    """Recursively remove RPC secret envelopes, returning the plain value."""
-    if rpc.is_rpc_secret(value):
-        return unwrap(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
+unwrap = plain
+"""Recursively remove RPC secret envelopes, returning the plain value (the platform model's own helper)."""
 
 
 def plaintext_of(run: Run) -> str:
