@@ -13,9 +13,8 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import RegistryCredentials, render_dockerconfigjson
-from registry_credentials.wiring.component import UnsafePatchError
-from registry_credentials.wiring.component import field_manager
 from registry_credentials.tools.platform import MAX_MANAGER, Platform, PlatformError, ProviderOptions
+from registry_credentials.wiring.component import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
 from support.records import plaintext_of, unwrap
 
@@ -306,8 +305,8 @@ def test_named_and_patched_service_accounts():
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_project_stacks_deploy_from_the_readme_precondition(name):
-    from registry_credentials.tools import render
     from registry_credentials.model.stack_files import load_stack
+    from registry_credentials.tools import render
     from support.stack import PROJECT_DIR
 
     platform = Platform(materialize_missing=True)

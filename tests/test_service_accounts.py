@@ -4,9 +4,9 @@ import pulumi
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.wiring.component import UnsafePatchError, field_manager
-from registry_credentials.tools.mockrun import run_program
 from registry_credentials.model.service_accounts import KEEP, plan_pull_secrets
+from registry_credentials.tools.mockrun import run_program
+from registry_credentials.wiring.component import UnsafePatchError, field_manager
 from support.records import manifest_bodies, unwrap, validate_strict
 
 SA = "kubernetes:core/v1:ServiceAccount"

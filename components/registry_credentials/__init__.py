@@ -3,8 +3,8 @@
 from importlib import import_module
 from typing import Any
 
-from .model.dockerconfig import render_dockerconfigjson
 from .errors import ConfigError
+from .model.dockerconfig import render_dockerconfigjson
 
 # The component pulls in Pulumi and pulumi-kubernetes; load it only when asked for, so the pure
 # modules (dockerconfig, keyring) and the CLI stay fast to import (0.1 s instead of 1.2 s here).

@@ -9,8 +9,8 @@ import runpy
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from registry_credentials.tools.mockrun import Run
-from registry_credentials.tools.render import redact
 from registry_credentials.tools.platform import Cluster, Platform, ProviderOptions, Step, run_on_platform
+from registry_credentials.tools.render import redact
 from support.stack import PROJECT, PROJECT_DIR
 
 FOREIGN_MANAGER = "kubectl-edit"

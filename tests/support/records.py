@@ -1,7 +1,7 @@
 """Helpers to read what Pulumi's mocks recorded: unwrap secrets, scan for plaintext, validate manifests."""
 
 import json
-from typing import Any, Iterable, List
+from typing import Iterable, List
 
 import kubernetes_validate
 

@@ -4,8 +4,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence
 
-from .dockerconfig import Entry
 from ..errors import ConfigError
+from .dockerconfig import Entry
 from .verify import REJECTED, UNREACHABLE, Result, Target
 
 WARN, FAIL, OFF = "warn", "fail", "off"

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
-from ..model.dockerconfig import check_registries
 from ..errors import ConfigError
+from ..model.dockerconfig import check_registries
 from ..model.verify import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
 from ..model.verify_settings import CAMEL, OFF, SNAKE, arg_spelling, registry_settings, targets
 

@@ -9,10 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .args import NamespaceArgs, RegistryCredentialsArgs
-from ..model.dockerconfig import encode_secret_data, render_entries
 from ..errors import ConfigError
-from .image_check import image_check_transform
+from ..model.dockerconfig import encode_secret_data, render_entries
 from ..model.keyring import diagnose_keys
 from ..model.names import check_dns_subdomain, check_label_value
 from ..model.node_bootstrap import (
@@ -27,7 +25,6 @@ from ..model.node_bootstrap import (
     selector_labels,
     update_strategy,
 )
-from .pod_transform import pull_secret_transform
 from ..model.service_accounts import (
     KEEP,
     PullSecretPlan,
@@ -37,6 +34,9 @@ from ..model.service_accounts import (
     live_names,
     plan_pull_secrets,
 )
+from .args import NamespaceArgs, RegistryCredentialsArgs
+from .image_check import image_check_transform
+from .pod_transform import pull_secret_transform
 from .validation import check_args_keys, check_namespace_args, check_registry_args
 from .verify_program import prepare as prepare_verification
 

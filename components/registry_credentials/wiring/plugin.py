@@ -12,9 +12,9 @@ from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
+from ..errors import ConfigError
 from .component import TYPE_TOKEN, RegistryCredentials
 from .engine_inputs import plain_inputs
-from ..errors import ConfigError
 
 PACKAGE = "registry-credentials"
 """Package name: the first part of the type token, and what `pulumi package add` names the generated SDKs after."""

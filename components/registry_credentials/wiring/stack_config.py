@@ -12,7 +12,6 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Proto
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from .args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCredentialsArgs
 from ..errors import ConfigError
 from ..model.names import check_dns_subdomain, has_control_chars
 from ..model.node_bootstrap import check_node_bootstrap
@@ -31,6 +30,7 @@ from ..model.settings import (
     shown_key,
 )
 from ..model.stack_files import PLACEHOLDER, StackConfig
+from .args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCredentialsArgs
 from .validation import check_namespace_args, check_registry_args
 
 
@@ -104,7 +104,6 @@ class FileValues:
 def load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     """Build the component's args from stack config; passwords come only from the secret `passwords` object."""
     from .component import reported_at_preview  # the component imports pulumi_kubernetes; only the program needs it
-
     from .verify_program import precheck  # issue 12: checked while the plaintext is at hand, before registering
 
     with reported_at_preview():
@@ -187,13 +186,6 @@ def _read_args(
             # Secret from the moment it leaves config: nothing downstream ever sees it as a plain value.
             registry["password"] = wrap_password(passwords[name])
     return args
-
-
-def _verify(config: pulumi.Config, args: RegistryCredentialsArgs, passwords: List[str]) -> None:
-    """Issue 12: `verify` setting, and the credentials check while the plaintext is at hand (before registering)."""
-    if config.get("verify") is not None:
-        args["verify"] = config.get("verify")
-    precheck(args, passwords, unknown=PLACEHOLDER)
 
 
 def _renamed(where: str, item: Mapping[str, Any], keys: Mapping[str, str]) -> Dict[str, Any]:

@@ -18,8 +18,8 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 import pulumi
 
-from ..model.dockerconfig import Checked, check_registries
 from ..errors import ConfigError
+from ..model.dockerconfig import Checked, check_registries
 from ..model.verify import DEFAULT_TIMEOUT, REJECTED, Target, check_all
 from ..model.verify_settings import (
     CAMEL,
