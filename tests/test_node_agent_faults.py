@@ -172,6 +172,8 @@ BAD_STATES = {
     "not-json": '{"version": 1, "agents": ',
     "not-utf8": b'{"version": 1, "x": "\xff"}',
     "no-keys": {"version": 1, "created_config": False, "next_seq": 1, "agents": {}, "abandoned": {}},
+    "no-version": {"created_config": False, "next_seq": 1, "agents": {}, "keys": {}, "abandoned": {}},
+    "version-0": {"version": 0, "created_config": False, "next_seq": 1, "agents": {}, "keys": {}, "abandoned": {}},
     "wrong-version": {"version": 99, "created_config": False, "next_seq": 1, "agents": {}, "keys": {},
                       "abandoned": {}},
     "seq-string": {"version": 1, "created_config": False, "next_seq": "1", "agents": {}, "keys": {},
@@ -655,3 +657,32 @@ def test_unpadded_base64_auth_is_accepted_like_the_kubelet_does(root: Path, tmp_
 
     assert result.returncode == 0, result.stderr
     assert auths(root) == {REG: {"auth": auth}}
+
+
+def test_a_take_over_state_may_hold_twice_the_items_of_config_json(root: Path, tmp_path: Path) -> None:
+    # 2000 pre-existing entries of ~45 JSON items each: config.json stays under 100000 items, while the state
+    # (each displaced value plus owners and digests per key) needs more: its own, larger cap must take it.
+    keys = [f"r{n:04d}.example" for n in range(2000)]
+    write_config(root, json.dumps({"auths": {k: {"auth": PREEXISTING["auth"], "x": [0] * 40} for k in keys}}))
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps({"auths": {k: {"auth": OURS["auth"]} for k in keys}}))
+
+    first = run_once(src, root, "pod-a")
+    second = run_once(src, root, "pod-a")
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr[-300:]
+    raw = (root / STATE).read_bytes()
+    assert sum(raw.count(c) for c in (b"{", b"[", b",", b":")) > 100_000
+    assert "state-corrupt" not in second.stderr and "take-over" not in second.stderr
+
+
+def test_release_keeps_a_file_it_created_once_someone_else_added_to_it(root: Path, volume: SecretVolume,
+                                                                        tmp_path: Path, agents: List[Agent]) -> None:
+    agent = Agent(volume.path, root, "pod-a", tmp_path)
+    agents.append(agent)
+    wait_for(agent.ready_file.exists, what="ready")
+    write_config(root, {**read_json(root / "config.json"), "HttpHeaders": {"User-Agent": "node"}})
+    agent.wait_for_log(" sync ", times=3)
+
+    assert agent.terminate() == 0
+    assert read_json(root / "config.json") == {"auths": {}, "HttpHeaders": {"User-Agent": "node"}}
