@@ -5,7 +5,7 @@ import re
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.model.names import check_dns_label, check_dns_subdomain, check_label_value
+from registry_credentials.model.names import check_dns_label, check_dns_subdomain, check_label_value, label_value
 from registry_credentials.model.servers import ServerSyntaxError, normalize_server
 from registry_credentials.model.settings import camel_message, did_you_mean, parse_bool
 from registry_credentials.tools.mockrun import RecordingMocks, run_program
@@ -141,3 +141,38 @@ def test_did_you_mean(word, choices, hint):
 def test_camel_message_rewrites_setting_names_but_not_quoted_values():
     assert camel_message("namespaces[0].patch_service_accounts[1]: 'max_surge' is not valid") == \
         "namespaces[0].patchServiceAccounts[1]: 'max_surge' is not valid"
+
+
+# Component names are free text to Pulumi; label values are not. Valid ones stay as they are (no label changes for
+# existing stacks), others get a stable, valid, distinct derivation.
+@pytest.mark.parametrize("name, expected", [
+    ("registry-credentials", "registry-credentials"),
+    ("c" * 63, "c" * 63),
+    ("Pull_Creds.v2", "Pull_Creds.v2"),
+])
+def test_valid_component_names_are_their_own_label(name, expected):
+    assert label_value(name) == expected
+
+
+@pytest.mark.parametrize("name", ["c" * 64, "pull creds/eu:prod", "-leading", "ünïcode", "x" * 300, "!!!"])
+def test_other_component_names_get_a_valid_stable_label(name):
+    value = label_value(name)
+    check_label_value("label", value)
+    assert value == label_value(name) and value != label_value(name + "2")
+
+
+def test_a_long_component_name_registers_with_a_derived_instance_label():
+    name = "registry-credentials-for-the-production-eu-west-cluster-of-a-large-company"
+    run = run_program(lambda: RegistryCredentials(name, args()))
+    (secret,) = run.of_type("kubernetes:core/v1:Secret")
+    assert secret.inputs["metadata"]["labels"]["app.kubernetes.io/instance"] == label_value(name)
+    assert secret.inputs["metadata"]["name"] == name
+
+
+def test_a_component_name_that_cannot_name_a_secret_asks_for_secret_name():
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError, match=r"secret_name: not set, and the component name 'PullCreds' is not a valid"):
+        run_program(lambda: RegistryCredentials("PullCreds", args()), mocks=mocks)
+    assert mocks.records == []
+    run = run_program(lambda: RegistryCredentials("PullCreds", args(secret_name="pull-creds")))
+    assert run.of_type("kubernetes:core/v1:Secret")[0].inputs["metadata"]["name"] == "pull-creds"

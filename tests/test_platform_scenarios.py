@@ -13,6 +13,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import RegistryCredentials, render_dockerconfigjson
+from registry_credentials.model.names import label_value
 from registry_credentials.tools.platform import MAX_MANAGER, Platform, PlatformError, ProviderOptions
 from registry_credentials.wiring.component import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
@@ -223,7 +224,7 @@ def OURS_SECRET(stack: Stack) -> str:  # noqa: N802 (reads like the constant it 
 
 # 8. Long project, stack and component names: every field manager fits the API server's 128 characters.
 def test_long_project_stack_and_component_names():
-    name = "c" * 63  # a label value, the component name's own limit
+    name = "registry-credentials-" + "c" * 100  # past a label value's 63 characters: the label is derived
     project, stack_name = "p" * 100, "s" * 100
 
     def program():
@@ -241,6 +242,9 @@ def test_long_project_stack_and_component_names():
     assert pull_secrets(stack, "fresh") == [name]
     (owner,) = owners(stack.platform, "ServiceAccount", "apps", "default", "imagePullSecrets")
     assert len(owner) == MAX_MANAGER and owner.startswith(f"pulumi-{project}-{stack_name}-"[:111])
+    (secret,) = [o for o in stack.platform.cluster.objects.values() if o.kind == "Secret" and o.namespace == "apps"]
+    instance = secret.fields[("metadata", "labels", "app.kubernetes.io/instance")]
+    assert instance == label_value(name) and len(instance) <= 63
 
 
 def test_field_manager_is_capped_and_unique():

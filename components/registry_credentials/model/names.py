@@ -4,6 +4,7 @@ Every pattern is matched with fullmatch: `$` also matches before a trailing newl
 `"apps\n"` through and broke the rendered YAML.
 """
 
+import hashlib
 import re
 import unicodedata
 
@@ -42,6 +43,17 @@ def check_label_value(field: str, value: object) -> str:
             "and '.', starting and ending with a letter or digit"
         )
     return value
+
+
+def label_value(text: str) -> str:
+    """`text` itself when it is a valid label value, else a stable valid one derived from it (component names are free
+    text to Pulumi, but label values are at most 63 characters of [A-Za-z0-9-_.])."""
+    if len(text) <= 63 and _LABEL_VALUE.fullmatch(text):
+        return text
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:54].strip("-_.")
+    # The digest keeps two long names that share a prefix apart (each instance selects only its own agent pods).
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned}-{digest}" if cleaned else digest
 
 
 def check_unique(field: str, values: "list[str]") -> None:

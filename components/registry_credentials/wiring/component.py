@@ -12,7 +12,7 @@ import pulumi_random as random
 from ..errors import ConfigError
 from ..model.dockerconfig import encode_secret_data, render_entries
 from ..model.keyring import diagnose_keys
-from ..model.names import check_dns_subdomain, check_label_value
+from ..model.names import check_dns_subdomain, label_value
 from ..model.node_bootstrap import (
     AGENT_ANNOTATION,
     PRIVILEGED_LABELS,
@@ -107,11 +107,14 @@ class RegistryCredentials(pulumi.ComponentResource):
                     f"node_bootstrap.namespace: {node.namespace!r} is also in namespaces; the node agent runs a "
                     "privileged workload, so give it a namespace of its own"
                 )
-            secret_name = check_dns_subdomain("secret_name", args.get("secret_name", name))
+            if "secret_name" in args:
+                secret_name = check_dns_subdomain("secret_name", args["secret_name"])
+            else:
+                secret_name = _default_secret_name(name)
             labels = {
                 MANAGED_BY_LABEL: "pulumi",
                 PART_OF_LABEL: "registry-credentials",
-                INSTANCE_LABEL: check_label_value("component name", name),
+                INSTANCE_LABEL: label_value(name),
             }
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
@@ -287,7 +290,7 @@ class RegistryCredentials(pulumi.ComponentResource):
             f"{base}/rollout", byte_length=8, keepers={"credentials": digest},
             opts=self._opts(additional_secret_outputs=["keepers"]),
         )
-        selector = selector_labels(node, self._name)
+        selector = selector_labels(node, label_value(self._name))
         k8s.apps.v1.DaemonSet(
             f"{base}/{node.name}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=node.name, namespace=node.namespace, labels=self._labels),
@@ -323,6 +326,17 @@ class RegistryCredentials(pulumi.ComponentResource):
         if plan.force:
             pulumi.log.warn(keep_warning(account, plan), resource=self)
         return plan
+
+
+def _default_secret_name(name: str) -> str:
+    """The component's name as the Secret's name, or a message that says to set secret_name."""
+    try:
+        return check_dns_subdomain("secret_name", name)
+    except ConfigError:
+        raise ConfigError(
+            f"secret_name: not set, and the component name {name!r} is not a valid Kubernetes Secret name (lowercase "
+            "letters, digits, '-' and '.'); set secret_name, e.g. 'registry-credentials'"
+        ) from None
 
 
 def _read_list(live: k8s.core.v1.ServiceAccount) -> pulumi.Output:
