@@ -17,6 +17,8 @@ from support.agent import (
     AGENT,
     OUTPUTS,
     SECRETS,
+    STATE,
+    TMP_PREFIX,
     Agent,
     SecretVolume,
     assert_no_secrets,
@@ -36,9 +38,6 @@ SECOND = entry("robot2", "agent-Second-pw!")
 FOREIGN = entry("someone", "foreign-S3cret-pw!")
 PREEXISTING = entry("legacy", "preexisting-S3cret-pw!")
 HAND_EDITED = entry("admin", "hand-Edited-pw!")
-TMP_PREFIX = ".registry-credentials.tmp-"
-STATE = "registry-credentials.state.json"
-LOCK = ".registry-credentials.lock"
 
 
 def source(**entries: Dict[str, Any]) -> Dict[str, Any]:

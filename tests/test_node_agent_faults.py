@@ -17,7 +17,10 @@ import pytest
 
 from support.agent import (
     AGENT,
+    LOCK,
     OUTPUTS,
+    STATE,
+    TMP_PREFIX,
     Agent,
     SecretVolume,
     agent_env,
@@ -35,9 +38,6 @@ OURS = entry("robot", "faults-S3cret-pw!")
 SECOND = entry("robot2", "faults-Second-pw!")
 PREEXISTING = entry("legacy", "faults-Preexisting-pw!")
 FOREIGN = entry("someone", "faults-Foreign-pw!")
-STATE = "registry-credentials.state.json"
-LOCK = ".registry-credentials.lock"
-TMP_PREFIX = ".registry-credentials.tmp-"
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR) [a-z-]+( |$)")
 
 

@@ -12,6 +12,12 @@ from typing import Any, Callable, Dict, List, Optional
 
 AGENT = Path(__file__).resolve().parents[2] / "components" / "registry_credentials" / "tools" / "node_agent.py"
 PAUSE_ENV = "REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME"
+STATE = "registry-credentials.state.json"
+"""The agent's ownership record, next to config.json."""
+LOCK = ".registry-credentials.lock"
+"""The agent's lock file, next to config.json."""
+TMP_PREFIX = ".registry-credentials.tmp-"
+"""Prefix of the agent's temporary files before the atomic rename."""
 
 SECRETS: set = set()
 """Every password and `auth` value a test handed to the agent; none may ever show up in its output."""
