@@ -9,7 +9,7 @@ import pytest
 from support.registry import real_registry  # noqa: F401  (re-exported fixture)
 from support.tls_registry import tls_basic_registry, tls_token_registry  # noqa: F401  (re-exported fixtures)
 
-# Issue 12: no test checks credentials against a registry unless it asks to (fake hosts like harbor.example.com
+# No test checks credentials against a registry unless it asks to (fake hosts like harbor.example.com
 # must not cost network calls or add warnings); the verify tests set `verify` explicitly or unset this.
 os.environ["REGISTRY_CREDENTIALS_VERIFY"] = "off"
 

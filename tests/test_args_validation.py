@@ -93,7 +93,7 @@ def test_warnings_for_uppercase_server_and_untagged_agent_image():
     assert not [w for w in pinned.warnings if "tag or digest" in w or "case-sensitively" in w]
 
 
-def test_accepted_settings_from_other_branches(tmp_path):
+def test_verify_settings_and_enum_values_are_accepted(tmp_path):
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text("")  # verify_settings only needs a readable path; the check itself is off here
     run = run_program(lambda: RegistryCredentials("rc", args(

@@ -98,7 +98,7 @@ class RegistryCredentials(pulumi.ComponentResource):
         with reported_at_preview():
             check_args_keys(args)
             checked = check_registry_args(args.get("registries"))
-            # Issue 12: settings checked, plain passwords verified against the registries before registration.
+            # The verify settings checked, and plain passwords checked against their registries, before registration.
             verification = prepare_verification(args, checked)
             namespaces = check_namespace_args(args.get("namespaces"))
             node = check_node_bootstrap(args.get("node_bootstrap"))

@@ -104,7 +104,7 @@ class FileValues:
 def load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     """Build the component's args from stack config; passwords come only from the secret `passwords` object."""
     from .component import reported_at_preview  # the component imports pulumi_kubernetes; only the program needs it
-    from .verify_program import precheck  # issue 12: checked while the plaintext is at hand, before registering
+    from .verify_program import precheck  # the login check runs while the plaintext is at hand
 
     with reported_at_preview():
         args = read_args(PulumiValues(config))
