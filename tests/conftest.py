@@ -6,6 +6,7 @@ from typing import Iterator
 
 import pytest
 
+from support.agent import agents, root  # noqa: F401  (re-exported fixtures of the agent tests)
 from support.registry import real_registry  # noqa: F401  (re-exported fixture)
 from support.tls_registry import tls_basic_registry, tls_token_registry  # noqa: F401  (re-exported fixtures)
 

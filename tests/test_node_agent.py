@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -27,6 +27,7 @@ from support.agent import (
     read_json,
     run_once,
     wait_for,
+    write_config,
 )
 
 REG = "registry.example.com"
@@ -52,35 +53,11 @@ def foreign_config() -> Dict[str, Any]:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """An empty kubelet root directory."""
-    path = tmp_path / "kubelet"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def volume(tmp_path: Path) -> SecretVolume:
     """A Secret-volume-like directory holding the source, published with OURS for REG."""
     vol = SecretVolume(tmp_path / "secret")
     vol.publish(source(reg=OURS))
     return vol
-
-
-@pytest.fixture
-def agents() -> Iterator[List[Agent]]:
-    """Long-running agents a test starts; any still running at the end are killed."""
-    started: List[Agent] = []
-    yield started
-    for agent in started:
-        agent.close()
-
-
-def write_config(root: Path, document: Any) -> bytes:
-    """Put a config.json in place and return its exact bytes."""
-    data = (document if isinstance(document, str) else json.dumps(document, indent=4)).encode()
-    (root / "config.json").write_bytes(data)
-    return data
 
 
 def mode(path: Path) -> int:

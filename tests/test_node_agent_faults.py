@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, List
 
 import pytest
 
@@ -30,6 +30,7 @@ from support.agent import (
     read_json,
     run_once,
     wait_for,
+    write_config,
 )
 
 REG = "registry.example.com"
@@ -42,35 +43,11 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR)
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """An empty kubelet root directory."""
-    path = tmp_path / "kubelet"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def volume(tmp_path: Path) -> SecretVolume:
     """A Secret volume publishing OURS for REG."""
     vol = SecretVolume(tmp_path / "secret")
     vol.publish({"auths": {REG: OURS}})
     return vol
-
-
-@pytest.fixture
-def agents() -> Iterator[List[Agent]]:
-    """Long-running agents a test starts; any still running at the end are killed."""
-    started: List[Agent] = []
-    yield started
-    for agent in started:
-        agent.close()
-
-
-def write_config(root: Path, document: Any) -> bytes:
-    """Put a config.json in place (document: JSON value or raw text) and return its bytes."""
-    data = (document if isinstance(document, str) else json.dumps(document, indent=4)).encode()
-    (root / "config.json").write_bytes(data)
-    return data
 
 
 def kept_aside(root: Path, name: str) -> List[Path]:

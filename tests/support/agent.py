@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
 
 AGENT = Path(__file__).resolve().parents[2] / "components" / "registry_credentials" / "tools" / "node_agent.py"
 PAUSE_ENV = "REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME"
@@ -174,3 +176,27 @@ def read_json(path: Path) -> Optional[Any]:
 def auths(root: Path) -> Dict[str, Any]:
     """The `auths` of root/config.json ({} when the file is missing or has none)."""
     return (read_json(root / "config.json") or {}).get("auths", {})
+
+
+def write_config(root: Path, document: Any) -> bytes:
+    """Put a config.json in place (document: JSON value or raw text) and return its exact bytes."""
+    data = (document if isinstance(document, str) else json.dumps(document, indent=4)).encode()
+    (root / "config.json").write_bytes(data)
+    return data
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """An empty kubelet root directory."""
+    path = tmp_path / "kubelet"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def agents() -> Iterator[List[Agent]]:
+    """Long-running agents a test starts; any still running at the end are killed."""
+    started: List[Agent] = []
+    yield started
+    for agent in started:
+        agent.close()

@@ -15,7 +15,6 @@ from ..errors import ConfigError
 
 FAIL = "fail"
 KEEP = "keep"
-FOREIGN_MODES = (FAIL, KEEP)
 
 
 @dataclass(frozen=True)
@@ -96,10 +95,3 @@ def keep_warning(account: str, plan: PullSecretPlan) -> str:
         "(force). On destroy the list is left as it is, ours included (the patch is retained); remove our entry "
         "afterwards with kubectl edit if you need to."
     )
-
-
-def check_mode(field: str, mode: object) -> str:
-    """Return a valid foreign_pull_secrets mode or raise ConfigError."""
-    if mode not in FOREIGN_MODES:
-        raise ConfigError(f"{field}: must be one of {', '.join(FOREIGN_MODES)}, not {mode!r}")
-    return str(mode)

@@ -43,7 +43,6 @@ from .servers import DOCKER_HUB_KEY
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 UNREACHABLE = "unreachable"
-OUTCOMES = (ACCEPTED, REJECTED, UNREACHABLE)
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds one registry may take in all (ping, token, authenticated ping); registries are checked in parallel."""
