@@ -3,7 +3,7 @@
 import pulumi
 import pytest
 
-from registry_credentials import ConfigError, RegistryCredentials
+from registry_credentials import ConfigError, RegistryCredentials, VerifyMode
 from registry_credentials.model.stack_files import PLACEHOLDER
 from registry_credentials.model.verify_settings import DEFAULT_ENV
 from registry_credentials.tools.mockrun import RecordingMocks, run_program
@@ -135,6 +135,14 @@ def test_component_with_plain_password_fails_before_registering(tls_basic_regist
     with pytest.raises(ConfigError, match="rejected"):
         run_program(_component(tls_basic_registry, "wrong-password", "fail"), mocks=mocks)
     assert mocks.records == []
+
+
+def test_modes_given_as_the_exported_enum_act_like_their_text(tls_basic_registry):
+    # VerifyMode is what other languages' SDKs send and what Python users may import; FAIL must fail, OFF must not.
+    with pytest.raises(ConfigError, match="rejected"):
+        run_program(_component(tls_basic_registry, "wrong-password", VerifyMode.FAIL))
+    run = run_program(_component(tls_basic_registry, "wrong-password", VerifyMode.OFF))
+    assert run.of_type(SECRET) and not [w for w in run.warnings if "credentials check" in w]
 
 
 def test_component_with_output_password_gates_the_secret(tls_basic_registry):

@@ -6,10 +6,10 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
 from .dockerconfig import Entry
+from .settings import check_choice
 from .verify import REJECTED, UNREACHABLE, Result, Target
 
 WARN, FAIL, OFF = "warn", "fail", "off"
-MODES = (WARN, FAIL, OFF)
 DEFAULT_MODE = WARN
 DEFAULT_ENV = "REGISTRY_CREDENTIALS_VERIFY"
 """Environment variable giving the default mode when neither the stack config nor the component arg sets one
@@ -46,10 +46,8 @@ class RegistrySetting:
 
 
 def check_mode(where: str, value: Any) -> str:
-    """A valid mode, or ConfigError naming `where`."""
-    if value not in MODES:
-        raise ConfigError(f"{where}: must be one of {', '.join(MODES)} (got {value!r})")
-    return str(value)
+    """A valid mode as plain text (a VerifyMode member counts as its value), or ConfigError naming `where`."""
+    return check_choice(where, value, "verify")
 
 
 def default_mode(value: Any, where: str = "verify") -> str:
