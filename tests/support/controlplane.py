@@ -196,16 +196,15 @@ class ControlPlane:
         return self
 
     def stop(self) -> None:
-        """SIGTERM each process group in reverse start order; SIGKILL what is still there after 10 s."""
+        """Stop each process group in reverse start order, waiting for each (an API server whose etcd is already
+        gone waits out its retries); SIGKILL whatever has not exited 10 s after SIGTERM."""
         for process in reversed(self.processes):
             _signal_group(process.popen, signal.SIGTERM)
-        for process in reversed(self.processes):
             try:
                 process.popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 _signal_group(process.popen, signal.SIGKILL)
                 process.popen.wait(timeout=10)
-        self.processes.clear()
 
     def log_tails(self, lines: int = 30) -> str:
         """The last lines of every component's log, for a failure message."""

@@ -58,7 +58,9 @@ class Project:
                                         env_vars=self.env, pulumi_command=self.command)
         stack = auto.Stack.create_or_select(name, workspace)
         for key, value in (config or {}).items():
-            stack.set_config(key, auto.ConfigValue(value=value), path=True)
+            # As `pulumi config set --path` takes them: text, with true/false and numbers turned into YAML scalars.
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            stack.set_config(key, auto.ConfigValue(value=text), path=True)
         for key, value in (secrets or {}).items():
             stack.set_config(key, auto.ConfigValue(value=value, secret=True), path=True)
         return stack

@@ -1,0 +1,134 @@
+"""What the real-engine scenarios share: stacks of this repository, what the API server holds, leak scans."""
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+from pulumi import automation as auto
+
+from support.controlplane import ControlPlane
+from support.engine import REPO, Engine, Project, run
+
+SECRET_TYPE = "kubernetes.io/dockerconfigjson"
+DEV_PASSWORDS = {"harbor": "Dev-harbor-S3cret!", "dockerhub": "dckr_pat_dev-t0ken"}
+PROD_PASSWORDS = {"harbor": "Prod-harbor-S3cret?"}
+
+
+def repo_stack(engine: Engine, control_plane: ControlPlane, stack_name: str, passwords: Mapping[str, str],
+               namespaces: Iterable[str] = (), config: Optional[Mapping[str, Any]] = None,
+               name: Optional[str] = None) -> "StackRun":
+    """A copy of this repository's project on stack `stack_name` (its stacks/ file), namespaces made first."""
+    for namespace in namespaces:
+        control_plane.create_namespace(namespace)
+    project = engine.project(REPO, name or stack_name)
+    secrets = {f"passwords.{registry}": password for registry, password in passwords.items()}
+    return StackRun(project, project.stack(stack_name, config=config, secrets=secrets), control_plane)
+
+
+class StackRun:
+    """One stack of one project copy, with the operations tests call and what they printed."""
+
+    def __init__(self, project: Project, stack: auto.Stack, control_plane: ControlPlane) -> None:
+        self.project = project
+        self.stack = stack
+        self.cluster = control_plane
+
+    def preview(self, **kwargs: Any) -> Any:
+        """`pulumi preview`; the PreviewResult."""
+        return run(self.project, "preview", self.stack, **kwargs).result
+
+    def up(self, **kwargs: Any) -> Any:
+        """`pulumi up`; the UpResult."""
+        return run(self.project, "up", self.stack, **kwargs).result
+
+    def destroy(self, **kwargs: Any) -> Any:
+        """`pulumi destroy`; the DestroyResult."""
+        return run(self.project, "destroy", self.stack, **kwargs).result
+
+    def set_config(self, key: str, value: Any, secret: bool = False) -> None:
+        """`pulumi config set [--secret] --path key value`."""
+        self.stack.set_config(key, auto.ConfigValue(value=value, secret=secret), path=True)
+
+    def state(self) -> str:
+        """The stack's checkpoint as the file backend stores it (secrets encrypted)."""
+        exported = self.stack.export_stack()
+        return json.dumps(exported.deployment)
+
+    def assert_no_changes(self) -> None:
+        """A preview that plans nothing but reads (the engine's own check, `--expect-no-changes`)."""
+        result = self.preview(expect_no_changes=True)
+        assert set(result.change_summary) <= {"same", "read"}, result.change_summary
+
+
+def changes(result: Any) -> Dict[str, int]:
+    """The change summary of a preview, or the resource changes of an up or destroy, without `same`."""
+    summary = getattr(result, "change_summary", None)
+    if summary is None:
+        summary = result.summary.resource_changes or {}
+    return {op: n for op, n in summary.items() if op != "same"}
+
+
+def pull_secrets(cluster: ControlPlane, namespace: str, account: str = "default") -> Optional[List[str]]:
+    """The names in a ServiceAccount's imagePullSecrets, or None when the ServiceAccount does not exist."""
+    body = cluster.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}")
+    if body is None:
+        return None
+    return [entry["name"] for entry in body.get("imagePullSecrets") or []]
+
+
+def secret(cluster: ControlPlane, namespace: str, name: str) -> Optional[Dict[str, Any]]:
+    """A Secret as the API server holds it, or None."""
+    return cluster.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+
+
+def dockerconfig(cluster: ControlPlane, namespace: str, name: str) -> Dict[str, Any]:
+    """The decoded `.dockerconfigjson` of a pull Secret (which must exist and be of the pull-secret type)."""
+    body = secret(cluster, namespace, name)
+    assert body is not None, f"no Secret {namespace}/{name}"
+    assert body["type"] == SECRET_TYPE
+    return json.loads(base64.b64decode(body["data"][".dockerconfigjson"]))
+
+
+def managers(body: Mapping[str, Any]) -> List[str]:
+    """The field managers recorded on an object."""
+    return [entry["manager"] for entry in body.get("metadata", {}).get("managedFields") or []]
+
+
+def kubectl_dockerconfig(entries: Sequence[Mapping[str, str]]) -> Dict[str, Any]:
+    """What `kubectl create secret docker-registry --dry-run=client -o json` renders, merged over registries.
+
+    kubectl takes one registry per Secret; the component's Secret is the union of kubectl's `auths` entries.
+    """
+    auths: Dict[str, Any] = {}
+    for entry in entries:
+        args = ["kubectl", "create", "secret", "docker-registry", "oracle", "--dry-run=client", "-o", "json",
+                f"--docker-server={entry['server']}", f"--docker-username={entry['username']}",
+                f"--docker-password={entry['password']}"]
+        if entry.get("email"):
+            args.append(f"--docker-email={entry['email']}")
+        result = subprocess.run(args, capture_output=True, text=True, check=True,
+                                env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent", "HOME": "/nonexistent"})
+        data = json.loads(result.stdout)["data"][".dockerconfigjson"]
+        auths.update(json.loads(base64.b64decode(data))["auths"])
+    return {"auths": auths}
+
+
+def secret_forms(username: str, password: str) -> List[str]:
+    """The plaintext forms a credential could leak in: the password, and the `auth` field's base64."""
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return [password, auth, auth.rstrip("=")]
+
+
+def assert_no_leak(texts: Iterable[str], credentials: Iterable[tuple]) -> None:
+    """No plaintext form of any (username, password) appears in any text (output, state, logs)."""
+    joined = "\n".join(texts)
+    for username, password in credentials:
+        for form in secret_forms(username, password):
+            assert form not in joined, f"a credential of {username!r} appears in plaintext"
+
+
+def stack_file(name: str) -> Path:
+    """A stack file of this repository."""
+    return REPO / "stacks" / f"Pulumi.{name}.yaml"
