@@ -328,3 +328,81 @@ def _signal_group(popen: subprocess.Popen, sig: int) -> None:
         os.killpg(popen.pid, sig)
     except ProcessLookupError:
         pass
+
+
+class Watch:
+    """Every change to some kinds in one namespace, recorded from the API server's watch streams.
+
+    Unlike polling, a watch delivers each resourceVersion, so a transient state (a Secret deleted and created
+    again) cannot slip between two looks. Events are (kind, type, object) in arrival order per stream; `states`
+    replays them into the sequence of what the namespace held after each event.
+    """
+
+    def __init__(self, plane: "ControlPlane", namespace: str, paths: Dict[str, str]) -> None:
+        import threading
+
+        self.plane = plane
+        self.namespace = namespace
+        self.paths = paths  # kind -> collection path, e.g. {"Secret": "/api/v1/namespaces/apps/secrets"}
+        self.events: List[Tuple[float, str, str, Dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self._connections: List[http.client.HTTPSConnection] = []
+        self._threads = [threading.Thread(target=self._stream, args=(k, p), daemon=True) for k, p in paths.items()]
+        self._ready = threading.Barrier(len(paths) + 1)
+
+    def __enter__(self) -> "Watch":
+        for thread in self._threads:
+            thread.start()
+        self._ready.wait(timeout=30)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        time.sleep(1.0)  # let the last events of the operation arrive
+        for connection in self._connections:
+            try:
+                connection.sock.shutdown(socket.SHUT_RDWR) if connection.sock else None
+            except OSError:
+                pass
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _stream(self, kind: str, path: str) -> None:
+        host, port = self.plane.server.split("//", 1)[1].split(":")
+        connection = http.client.HTTPSConnection(host, int(port), context=self.plane._ssl(), timeout=600)
+        self._connections.append(connection)
+        # List first: the watch then starts at the list's resourceVersion, so nothing is missed in between.
+        status, listing = self.plane.request("GET", path)
+        with self._lock:
+            for item in listing.get("items", []):
+                self.events.append((time.monotonic(), kind, "ADDED", item))
+        connection.request("GET", f"{path}?watch=1&resourceVersion={listing['metadata']['resourceVersion']}",
+                           headers={"Accept": "application/json"})
+        response = connection.getresponse()
+        self._ready.wait(timeout=30)
+        try:
+            while True:
+                line = response.readline()
+                if not line:
+                    return
+                event = json.loads(line)
+                with self._lock:
+                    self.events.append((time.monotonic(), kind, event["type"], event["object"]))
+        except (OSError, ValueError, http.client.HTTPException):
+            return
+
+    def states(self) -> List[Dict[Tuple[str, str], Dict[str, Any]]]:
+        """After each event, in order: (kind, name) -> object, for everything that existed.
+
+        Events of different kinds are ordered by resourceVersion, which clients must treat as opaque but which a
+        single-etcd API server fills from etcd's one global revision counter (the object's mod revision).
+        """
+        current: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        result = []
+        for _, kind, event_type, obj in sorted(self.events, key=lambda e: int(e[3]["metadata"]["resourceVersion"])):
+            key = (kind, obj["metadata"]["name"])
+            if event_type == "DELETED":
+                current.pop(key, None)
+            elif event_type in ("ADDED", "MODIFIED"):
+                current[key] = obj
+            result.append(dict(current))
+        return result
