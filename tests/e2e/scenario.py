@@ -18,11 +18,19 @@ PROD_PASSWORDS = {"harbor": "Prod-harbor-S3cret?"}
 
 def repo_stack(engine: Engine, control_plane: ControlPlane, stack_name: str, passwords: Mapping[str, str],
                namespaces: Iterable[str] = (), config: Optional[Mapping[str, Any]] = None,
-               name: Optional[str] = None) -> "StackRun":
-    """A copy of this repository's project on stack `stack_name` (its stacks/ file), namespaces made first."""
+               name: Optional[str] = None, stack_config: Optional[Mapping[str, Any]] = None) -> "StackRun":
+    """A copy of this repository's project on stack `stack_name`, namespaces made first.
+
+    The stack file is the repository's stacks/Pulumi.<stack>.yaml, or `stack_config` (project keys without the
+    `registry-credentials:` prefix) written in its place; `config` is then set on top, key by --path key.
+    """
     for namespace in namespaces:
         control_plane.create_namespace(namespace)
     project = engine.project(REPO, name or stack_name)
+    if stack_config is not None:
+        values = {f"registry-credentials:{key}": value for key, value in stack_config.items()}
+        # JSON is YAML: Pulumi reads the file as YAML, and so does the offline reader.
+        (project.directory / "stacks" / f"Pulumi.{stack_name}.yaml").write_text(json.dumps({"config": values}))
     secrets = {f"passwords.{registry}": password for registry, password in passwords.items()}
     return StackRun(project, project.stack(stack_name, config=config, secrets=secrets), control_plane)
 
