@@ -249,6 +249,14 @@ def build_kwok(build: Build) -> None:
     build.go("build", "-ldflags", f"-s -w -X sigs.k8s.io/kwok/pkg/consts.Version={_bare(version)}",
              "-o", str(build.out / "kwok"), "sigs.k8s.io/kwok/cmd/kwok")
     build.smoke("kwok", ["--version"], _bare(version))
+    # kwok plays kubelets through "stages"; kwokctl writes upstream's default set into its config, the bare binary
+    # needs them passed with --config. Copy that set (kustomize/stage/fast: node-initialize, heartbeat with lease,
+    # pod ready/complete/delete) out of the module, as data beside the binary.
+    stages = build.module_dir("sigs.k8s.io/kwok") / "kustomize" / "stage"
+    files = [stages / "node" / "fast" / "node-initialize.yaml",
+             stages / "node" / "heartbeat-with-lease" / "node-heartbeat-with-lease.yaml",
+             *(stages / "pod" / "fast" / f"pod-{n}.yaml" for n in ("ready", "complete", "delete"))]
+    (build.out / "kwok-stages.yaml").write_text("\n---\n".join(f.read_text().strip() for f in files) + "\n")
 
 
 COMPONENTS: List[Component] = [
@@ -264,7 +272,7 @@ COMPONENTS: List[Component] = [
     Component("etcd", PINS["ETCD_VERSION"], ["etcd"], build_etcd),
     Component("kubernetes", PINS["KUBERNETES_VERSION"],
               ["kube-apiserver", "kube-controller-manager", "kube-scheduler"], build_kubernetes),
-    Component("kwok", PINS["KWOK_VERSION"], ["kwok"], build_kwok),
+    Component("kwok", PINS["KWOK_VERSION"], ["kwok", "kwok-stages.yaml"], build_kwok),
 ]
 
 

@@ -12,8 +12,9 @@ Flags follow the component docs and source (kubernetes v1.37.2):
   never reach;
 - the controller manager runs only the controllers the component's behaviour depends on: `serviceaccount` (the
   `default` ServiceAccount of each namespace), `namespace` (Namespace deletion finishes), `garbage-collector`,
-  `daemonset`, `deployment` and `replicaset` (pods of workloads, so pod templates are exercised end to end)
-  (cmd/kube-controller-manager/names/controller_names.go).
+  `daemonset`, `deployment` and `replicaset` (pods of workloads, so pod templates are exercised end to end), and
+  `node-lifecycle` (it lifts the `node.kubernetes.io/not-ready` taint that admission puts on every new node once
+  the node reports Ready) (cmd/kube-controller-manager/names/controller_names.go).
 """
 
 import datetime
@@ -43,6 +44,7 @@ CONTROLLERS = (
     "daemonset-controller",
     "deployment-controller",
     "replicaset-controller",
+    "node-lifecycle-controller",
 )
 
 
@@ -195,6 +197,42 @@ class ControlPlane:
                    lambda: self.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200)
         return self
 
+    def add_nodes(self, count: int, timeout: float = 60.0) -> List[str]:
+        """Fake nodes: kube-scheduler places pods on them and kwok plays their kubelets (pods become Running and
+        Ready, nothing is pulled or run). kwok serves nothing (no --server-address) and pod IPs are only status
+        fields that nothing connects to."""
+        deadline = time.monotonic() + timeout
+        if not any(p.name == "kwok" for p in self.processes):
+            self._spawn("kube-scheduler", [f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
+                                           f"--bind-address={LOOPBACK}", "--secure-port=0"])
+            # kwok reads ~/.kwok/kwok.yaml by default: _spawn points HOME at the run directory, and the stages
+            # (how fake kubelets move nodes and pods along) are upstream's default set, beside the binary.
+            self._spawn("kwok", [f"--kubeconfig={self.kubeconfig}", f"--config={self.bin_dir / 'kwok-stages.yaml'}",
+                                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                                 "--node-ip=127.0.0.2", "--cidr=10.244.0.0/16", "--node-lease-duration-seconds=40"])
+        existing = len([n for n in (self.get("/api/v1/nodes") or {}).get("items", [])])
+        names = [f"kwok-node-{existing + i}" for i in range(count)]
+        for name in names:
+            resources = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+            node = {"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
+                                 "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                                            "kubernetes.io/arch": "amd64", "type": "kwok"}},
+                    "status": {"allocatable": resources, "capacity": resources}}
+            status, body = self.request("POST", "/api/v1/nodes", node)
+            if status != 201:
+                raise AssertionError(f"create node {name}: {status} {body}")
+        for name in names:
+            while True:
+                node = self.get(f"/api/v1/nodes/{name}") or {}
+                conditions = {c["type"]: c["status"] for c in node.get("status", {}).get("conditions", [])}
+                if conditions.get("Ready") == "True" and not node.get("spec", {}).get("taints"):
+                    break
+                if time.monotonic() > deadline:
+                    raise ControlPlaneError(f"node {name} not Ready in time\n{self.log_tails()}")
+                time.sleep(0.2)
+        return names
+
     def stop(self) -> None:
         """Stop each process group in reverse start order, waiting for each (an API server whose etcd is already
         gone waits out its retries); SIGKILL whatever has not exited 10 s after SIGTERM."""
@@ -217,8 +255,9 @@ class ControlPlane:
     def _spawn(self, name: str, args: Sequence[str]) -> None:
         log = self.run_dir / "logs" / f"{name}.log"
         handle = log.open("ab")
+        env = {**os.environ, "HOME": str(self.run_dir)}  # no user configuration (kwok reads ~/.kwok)
         popen = subprocess.Popen([str(self.bin_dir / name), *args], stdout=handle, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.run_dir)
+                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.run_dir, env=env)
         handle.close()
         self.processes.append(Process(name, popen, log))
 

@@ -7,6 +7,7 @@ sdk/go/common/env/env.go). Each test gets its own project directory, state backe
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,10 @@ class Engine:
                 shutil.copy2(path, directory / entry)
         # `virtualenv: venv` resolves against the project directory; the suite's venv has the package installed.
         (directory / "venv").symlink_to(venv or Path(sys.prefix))
+        manifest = directory / "Pulumi.yaml"
+        if manifest.exists():
+            # Examples point at the repository's venv (../../venv); the copy has its own link.
+            manifest.write_text(re.sub(r"(?m)^(\s+virtualenv:).*$", r"\1 venv", manifest.read_text()))
         home, state = self.scratch / f"{name}.home", self.scratch / f"{name}.state"
         home.mkdir()
         state.mkdir()
