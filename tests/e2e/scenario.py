@@ -60,9 +60,14 @@ class StackRun:
         self.stack.set_config(key, auto.ConfigValue(value=value, secret=secret), path=True)
 
     def state(self) -> str:
-        """The stack's checkpoint as the file backend stores it (secrets encrypted)."""
-        exported = self.stack.export_stack()
-        return json.dumps(exported.deployment)
+        """The stack's checkpoint and its backups as the file backend stores them (secrets encrypted).
+
+        Read from disk: the Automation API's export_stack() decrypts secrets (`stack export --show-secrets`).
+        """
+        backend = Path(self.project.env["PULUMI_BACKEND_URL"][len("file://"):]) / ".pulumi"
+        files = sorted(backend.rglob("*.json*"))
+        assert files, f"no state under {backend}"
+        return "\n".join(f.read_text(errors="replace") for f in files if f.is_file())
 
     def assert_no_changes(self) -> None:
         """A preview that plans nothing but reads (the engine's own check, `--expect-no-changes`)."""

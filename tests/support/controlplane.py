@@ -353,6 +353,15 @@ class ControlPlane:
                 raise AssertionError(f"{path} still {'present' if gone else 'missing'} after {timeout} s")
             time.sleep(0.2)
 
+    @staticmethod
+    def wait_until(condition: Any, timeout: float = 30.0, what: str = "condition") -> None:
+        """Poll `condition()` until it is true."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} not met after {timeout} s")
+            time.sleep(0.2)
+
     def kubectl(self, *args: str, input_text: Optional[str] = None) -> subprocess.CompletedProcess:
         """kubectl against this control plane (its own kubeconfig, no user config)."""
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "HOME": str(self.run_dir)}
