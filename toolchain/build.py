@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-from pins import HERE, engine_cache, go_env, read_versions
+from toolchain.pins import HERE, engine_cache, go_env, read_versions
 
 PINS = read_versions()
 PULUMI_SDK = "github.com/pulumi/pulumi/sdk/v3"
@@ -334,6 +334,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/toolchain", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="build only this component (repeatable): " + ", ".join(c.name for c in COMPONENTS))
+    parser.add_argument("--check", action="store_true",
+                        help="build nothing: print the bin directory if everything is built, else exit 3")
     args = parser.parse_args(argv)
     if shutil.which("go") is None:
         progress("go is not on PATH; install Go >= 1.26 (the machine image has it)")
@@ -349,6 +351,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with (cache / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per cache; a second run waits, then finds it all
         gover = go_version()
+        if args.check:
+            missing = [c.name for c in wanted if not all((cache / "bin" / c.key(gover) / b).exists()
+                                                          for b in c.binaries)]
+            if missing:
+                progress(f"not built: {', '.join(missing)}; run bash scripts/toolchain")
+                return 3
+            print(link_all(cache, {c.name: cache / "bin" / c.key(gover) for c in wanted}))
+            return 0
         dirs = {}
         for component in wanted:
             began = time.monotonic()

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pins import go_env, read_versions
+from toolchain.pins import go_env, read_versions
 
 V = read_versions()
 PULUMI_PKG = "github.com/pulumi/pulumi/pkg/v3"

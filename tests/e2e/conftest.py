@@ -11,8 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from support.controlplane import ControlPlane
-from support.engine import Engine, toolchain_bin
+from toolchain.controlplane import ControlPlane
+from toolchain.engine import Engine, toolchain_bin
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,8 +8,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from pulumi import automation as auto
 
-from support.controlplane import ControlPlane
-from support.engine import REPO, Engine, Project, run
+from toolchain.controlplane import ControlPlane
+from toolchain.engine import REPO, Engine, Project, run
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 DEV_PASSWORDS = {"harbor": "Dev-harbor-S3cret!", "dockerhub": "dckr_pat_dev-t0ken"}

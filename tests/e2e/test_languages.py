@@ -12,8 +12,8 @@ import shutil
 import subprocess
 
 from e2e.scenario import dockerconfig, pull_secrets, repo_stack
-from support.controlplane import ControlPlane
-from support.engine import REPO, Engine, run
+from toolchain.controlplane import ControlPlane
+from toolchain.engine import REPO, Engine, run
 
 PASSWORD = "Yaml-harbor-S3cret!"
 # What the package needs to install from a path: its pyproject, sources and the plugin directory.

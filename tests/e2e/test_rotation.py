@@ -6,7 +6,7 @@ A watch on the namespace's Secrets and ServiceAccounts records every state the A
 
 import pytest
 
-from support.controlplane import Watch
+from toolchain.controlplane import Watch
 
 from e2e.scenario import PROD_PASSWORDS, dockerconfig, pull_secrets, repo_stack, secret
 

@@ -7,7 +7,7 @@ show what the kubelet would pull with.
 """
 
 from e2e.scenario import DEV_PASSWORDS, dockerconfig, kubectl_dockerconfig, pull_secrets
-from support.engine import REPO, run
+from toolchain.engine import REPO, run
 
 SECRET = "docker-reader-secret"
 

@@ -125,7 +125,7 @@ def test_longest_project_stack_and_component_names(engine, control_plane, tmp_pa
     control_plane.create_namespace("apps")
     copy = engine.project(source, "long")
     stack = copy.stack(stack_name, secrets={f"{project}:password": "Long-names-S3cret"})
-    from support.engine import run
+    from toolchain.engine import run
     run(copy, "preview", stack)
     run(copy, "up", stack)
     for namespace in ("apps", "fresh"):
