@@ -475,18 +475,22 @@ def fills(key: str, names: Tuple[str, ...]) -> Optional[str]:
     return None
 
 
-def auth_decodes(field: str) -> bool:
-    """True when the kubelet splits this `auth` into user:password (config.go decodeDockerConfigFieldAuth)."""
+def auth_credentials(field: str) -> Optional[Tuple[str, str]]:
+    """(user, password) as the kubelet splits an `auth` value (config.go decodeDockerConfigFieldAuth), None if it fails."""
     text = field.replace("\r", "").replace("\n", "")  # encoding/base64 skips CR and LF anywhere
+    # Python's and Go's TrimSpace differ only on characters that neither decoder accepts, so the choice agrees.
     if field.strip().endswith("="):
         if not _AUTH_PADDED.fullmatch(text):  # StdEncoding: groups of 4, padded
-            return False
+            return None
         decoded = base64.b64decode(text)
     else:
         if not _AUTH_UNPADDED.fullmatch(text) or len(text) % 4 == 1:  # RawStdEncoding: no '='
-            return False
+            return None
         decoded = base64.b64decode(text + "=" * (-len(text) % 4))
-    return b":" in decoded
+    user, colon, password = decoded.partition(b":")
+    if not colon:
+        return None
+    return user.decode("utf-8", _GO_REPLACE), password.decode("utf-8", _GO_REPLACE)
 
 
 def _shown_key(key: str) -> str:
@@ -509,7 +513,7 @@ def entry_fields(raw: bytes, node: Node, key: str) -> Dict[str, str]:
         if value.kind != '"':
             raise KubeletRejects(f"the auths entry {_shown_key(key)} has a {name} that is not a string", syntax=False)
         fields[name] = go_string(raw[value.start + 1:value.end - 1])
-    if fields.get("auth") and not auth_decodes(fields["auth"]):
+    if fields.get("auth") and auth_credentials(fields["auth"]) is None:
         raise KubeletRejects(f"the auths entry {_shown_key(key)} has an auth that is not base64 of user:password",
                              syntax=False)
     return fields
@@ -638,8 +642,25 @@ class _Layout:
         return cls(lead, sep, raw[last.value.end:obj.end - 1], colon, indent, unit)
 
     def join(self, parts: List[bytes]) -> bytes:
-        """An object's inside holding parts, one member each."""
+        """A new object's inside holding parts, one member each."""
         return self.lead + self.sep.join(parts) + self.trail if parts else b""
+
+    def rejoin(self, raw: bytes, obj: Node, parts: List[Tuple[Optional[int], bytes]]) -> bytes:
+        """obj's new inside: parts are (index of the member it was, or None for a new one, bytes); the bytes
+        between two members that were neighbours stay as they were, so undoing an edit gives the file back."""
+        members = obj.members or []
+        if not parts:
+            return b"" if members else raw[obj.start + 1:obj.end - 1]
+        out = [self.lead]
+        for position, (origin, text) in enumerate(parts):
+            if position:
+                before = parts[position - 1][0]
+                neighbours = before is not None and origin == before + 1
+                out.append(raw[members[before].value.end:members[origin].key_start] if neighbours  # type: ignore
+                           else self.sep)
+            out.append(text)
+        out.append(self.trail)
+        return b"".join(out)
 
     def entry(self, entry: Entry, compact: bool) -> bytes:
         """Our entry as a value in this object."""
@@ -733,20 +754,20 @@ class NodeFile:
         edits: List[Tuple[int, int, bytes]] = []
         for obj in touched.values():
             layout = _Layout.of(raw, obj, file_layout)
-            parts: List[bytes] = []
+            parts: List[Tuple[Optional[int], bytes]] = []
             for index, member in enumerate(obj.members or ()):
                 key = member.key
                 counts = view.entries.get(key) == (obj, index)
                 if not counts or key not in changed:
-                    parts.append(raw[member.key_start:member.value.end])
+                    parts.append((index, raw[member.key_start:member.value.end]))
                     continue
                 texts.pop(key, None)
                 if key in self.values:
                     texts[key] = self._text(key, layout, compact)
-                    parts.append(raw[member.key_start:member.value.start] + texts[key])
+                    parts.append((index, raw[member.key_start:member.value.start] + texts[key]))
             if obj is target:
-                parts += [self._member(key, layout, compact, texts) for key in added]
-            edits.append((obj.start + 1, obj.end - 1, layout.join(parts)))
+                parts += [(None, self._member(key, layout, compact, texts)) for key in added]
+            edits.append((obj.start + 1, obj.end - 1, layout.rejoin(raw, obj, parts)))
         if added and target is None:  # no auths object counts yet (none, or the last is null)
             layout = file_layout or _Layout.compact()
             inner = (_Layout.pretty(layout.indent, layout.unit, layout.colon) if layout.indent is not None
@@ -756,9 +777,9 @@ class NodeFile:
                 # `"auths": null` (after nothing that it empties): the object takes its place, no key is repeated.
                 edits.append((last.start, last.end, entries))
             else:
-                parts = [raw[m.key_start:m.value.end] for m in top.members or ()]
-                parts.append(b'"auths"' + layout.colon + entries)
-                edits.append((top.start + 1, top.end - 1, layout.join(parts)))
+                parts = [(index, raw[m.key_start:m.value.end]) for index, m in enumerate(top.members or ())]
+                parts.append((None, b'"auths"' + layout.colon + entries))
+                edits.append((top.start + 1, top.end - 1, layout.rejoin(raw, top, parts)))
         return _apply(raw, edits), texts
 
     def _render_new(self, compact: bool) -> Tuple[bytes, Dict[str, bytes]]:
