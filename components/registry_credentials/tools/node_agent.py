@@ -1121,14 +1121,10 @@ def load_state(root: str) -> Optional[State]:
     return None
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _parse_state(raw: bytes) -> Optional[State]:
-    """Parse our own state file (strict JSON); an older agent's displaced values become displaced_raw."""
+    """Parse our own state file; an older agent's displaced values (parsed JSON, maybe NaN) become displaced_raw."""
     try:
-        state = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        state = json.loads(raw.decode("utf-8"))  # NaN/Infinity: an older agent wrote 1e999 back so; checked below
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     keys = state.get("keys") if isinstance(state, dict) else None
@@ -1187,14 +1183,17 @@ def _is_digest(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
-def _depth_at_most(value: Any, limit: int) -> bool:
+def _plain(value: Any, depth_limit: int) -> bool:
+    """True when value nests at most depth_limit deep and holds no NaN or infinity (it must render as JSON)."""
     todo = [(value, 1)]
     while todo:
         item, depth = todo.pop()
         if isinstance(item, (dict, list)):
-            if depth > limit:
+            if depth > depth_limit:
                 return False
             todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            return False
     return True
 
 
@@ -1220,7 +1219,7 @@ def state_is_valid(state: Any) -> bool:
     """True when state has exactly the shape this agent writes (anything else would crash the reconciler)."""
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         return False
-    if not _depth_at_most(state, MAX_STATE_DEPTH):
+    if not _plain(state, MAX_STATE_DEPTH):
         return False
     if not isinstance(state.get("created_config"), bool) or not _is_int(state.get("next_seq")):
         return False
