@@ -85,12 +85,13 @@ Limits: this file is the one home of the agent's limits (the ``MAX_*``/``MIN_*``
 component's preview imports them so it refuses what the agent would refuse. They keep every accepted input
 inside the pod's 128Mi memory limit with headroom (``bench/node_agent_bench.py --memory``): source
 ``MAX_SOURCE_BYTES`` (1 MiB + 64 KiB) and ``MAX_SOURCE_ENTRIES`` (2000) registries; ``config.json``
-``MAX_CONFIG_BYTES`` (2 MiB); state ``MAX_STATE_BYTES`` (4 MiB); at most ``MAX_JSON_ITEMS`` (100000) JSON items
-(``{ [ , :`` characters) per file, ``MAX_STATE_ITEMS`` (200000) for the state; ``--interval`` from
-``MIN_INTERVAL`` to ``MAX_INTERVAL`` (0.1 to 86400) seconds. ``MAX_NESTING_DEPTH`` (10000) is Go's, not ours:
-deeper files are rejected by the kubelet and so by this reader. A larger source is invalid (exit 1); a larger
-``config.json`` is left untouched (exit 4); a larger state is set aside and rebuilt. A new ``config.json`` is
-written indented; our entries in an existing one follow its layout, compact when indenting would pass its cap.
+``MAX_CONFIG_BYTES`` (2 MiB); state ``MAX_STATE_BYTES`` (4 MiB), nested at most ``MAX_STATE_DEPTH`` (8)
+deep; at most ``MAX_JSON_ITEMS`` (100000) JSON items (``{ [ , :`` characters) per file, ``MAX_STATE_ITEMS``
+(200000) for the state; ``--interval`` from ``MIN_INTERVAL`` to ``MAX_INTERVAL`` (0.1 to 86400) seconds.
+``MAX_NESTING_DEPTH`` (10000) is Go's, not ours: deeper files are rejected by the kubelet and so by this
+reader. A larger source is invalid (exit 1); a larger ``config.json`` is left untouched (exit 4); a larger
+state is set aside and rebuilt. A new ``config.json`` is written indented; our entries in an existing one
+follow its layout, compact when indenting would pass its cap.
 
 Exit codes: 0 success (``--once`` synced; loop stopped by a signal and released cleanly);
 1 the source is unreadable or invalid (a FIFO, socket, device or directory as source included: refused
