@@ -130,7 +130,7 @@ def _explain(args: argparse.Namespace) -> int:
     node += args.node_key or []
     if args.node_file:
         node += _node_file_keys(args.node_file)
-    if not pod and not node:
+    if not pod and not node and not args.node_file:  # a node file with no entries: every pull is anonymous
         raise ConfigError("explain: give --stack NAME, or keys with --key / --node-key / --node-file")
     images: List[Dict[str, Any]] = []
     for image in args.images:
