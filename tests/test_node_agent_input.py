@@ -369,3 +369,23 @@ def test_creating_config_json_beside_a_dockercfg_warns_that_it_is_shadowed(root:
     assert "WARNING dockercfg-shadowed file=.dockercfg" in result.stderr
     assert (root / ".dockercfg").read_text() == json.dumps({"legacy.example": FOREIGN})
     assert os.path.exists(root / "config.json")
+
+
+@pytest.mark.parametrize("value, auth_added", [
+    ('{"auth": "%s", "identitytoken": {"a": [1, 1e999]}, "n": null}' % OURS["auth"], False),
+    ('{"username": "robot", "password": "input-S3cret-pw!", "x": [] }', True),
+], ids=["with-auth", "auth-added"])
+def test_a_source_entry_holding_other_json_is_copied_byte_for_byte(root: Path, tmp_path: Path, value: str,
+                                                                   auth_added: bool) -> None:
+    src = tmp_path / "src.json"
+    src.write_text('{"auths": {"%s": %s}}' % (REG, value))
+
+    first = run_once(src, root, "pod-a")
+    second = run_once(src, root, "pod-a")
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr
+    written = (root / "config.json").read_text()
+    expected = value[:-1] + ',"auth":"%s"}' % OURS["auth"] if auth_added else value
+    assert expected in written
+    assert kubelet_sees(root) == {REG: OURS_SEEN}
+    assert "hand-edited" not in second.stderr and "config=unchanged" in second.stderr

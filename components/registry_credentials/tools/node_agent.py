@@ -62,9 +62,9 @@ Policies:
   exist before us and holds nothing foreign (only an empty ``auths``), it is removed; otherwise it is
   left with the foreign content, byte for byte.
 * Invalid source (missing, unreadable, not a ``.dockerconfigjson`` the kubelet can read, no non-empty
-  ``auths``, an entry with neither a decodable ``auth`` nor ``username`` + ``password``, or a field that is
-  not a string): the node file is left untouched. An entry with only ``username``/``password`` gets
-  ``auth`` added, since skopeo and some runtimes read only ``auth``.
+  ``auths``, an entry with neither a decodable ``auth`` nor ``username`` + ``password``): the node file is
+  left untouched. An entry with only ``username``/``password`` gets ``auth`` added, since skopeo and some
+  runtimes read only ``auth``. An entry holding other JSON than strings is copied byte for byte.
 * Ready file: written after a successful sync, removed when a sync fails, when a looping agent starts
   (``/tmp`` is an emptyDir that outlives a container restart) and when it stops. ``--ready-file ""``
   disables it. ``--once`` writes it on success and leaves it.
@@ -178,6 +178,7 @@ EXIT_IO = 4
 EXIT_INTERNAL = 70  # EX_SOFTWARE, as the project's CLI uses
 
 Entry = Dict[str, str]
+Wanted = Union[Entry, bytes]  # one of our entries: its string fields, or (other JSON in it) the source's bytes
 State = Dict[str, Any]
 
 
@@ -585,6 +586,11 @@ def value_digest(data: bytes) -> str:
     return hashlib.sha256(b"raw\0" + data).hexdigest()
 
 
+def wanted_digest(value: Wanted) -> str:
+    """How an entry we want is recognised in config.json (the same as value_digest of its bytes there)."""
+    return value_digest(value) if isinstance(value, bytes) else digest(value)
+
+
 def digest(entry: Entry) -> str:
     """Return the sha256 of an entry's canonical JSON (how we recognise a value we wrote)."""
     canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -719,8 +725,8 @@ class NodeFile:
         value = self.values[key]
         return value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode("ascii")
 
-    def set_entry(self, key: str, entry: Entry) -> None:
-        """Make key hold our entry (laid out like its neighbours when written)."""
+    def set_entry(self, key: str, entry: Wanted) -> None:
+        """Make key hold our entry (string fields are laid out like the neighbours; bytes are written as they are)."""
         self.values[key] = entry
 
     def set_raw(self, key: str, data: bytes) -> None:
@@ -829,7 +835,7 @@ def holds_nothing(view: KubeletView) -> bool:
 # ---------------------------------------------------------------------------------------------- source
 
 
-def load_source(path: str) -> Dict[str, Entry]:
+def load_source(path: str) -> Dict[str, Wanted]:
     """Read the mounted `.dockerconfigjson` afresh and return its usable `auths` entries, as the kubelet reads them."""
     # Re-opened every time: a Secret volume updates by swapping the `..data` symlink (so symlinks are followed).
     try:
@@ -886,30 +892,32 @@ def too_many_items(raw: bytes, limit: int = MAX_JSON_ITEMS) -> bool:
     return sum(raw.count(c) for c in (b"{", b"[", b",", b":")) > limit
 
 
-def _usable_entry(view: KubeletView, key: str) -> Entry:
+def _usable_entry(view: KubeletView, key: str) -> Wanted:
     if not key.strip():
         raise SourceError("source has an empty registry key")
     node = view.value(key)
     if node.kind != "{":
         raise SourceError(f"source entry {_shown_key(key)} is not an object")
-    entry: Entry = {}
-    for member in node.members or ():
-        value = member.value
-        if value.kind == "n":
-            continue  # the kubelet ignores a null field
-        if value.kind != '"':
-            raise SourceError(f"source entry {_shown_key(key)} has a field {_shown_key(member.key)} that is not a "
-                              "string (the agent copies string fields only)")
-        entry[member.key] = go_string(view.raw[value.start + 1:value.end - 1])
     fields = view.fields[key]
-    if fields.get("auth"):
-        return entry  # the reader checked that it decodes to user:password
-    username, password = fields.get("username"), fields.get("password")
-    if not (username and password):
-        raise SourceError(f"source entry {_shown_key(key)} has no usable credentials (needs auth or "
-                          "username+password)")
-    # skopeo and containerd-style readers only look at `auth`.
-    entry["auth"] = base64.b64encode(f"{username}:{password}".encode("utf-8", "surrogatepass")).decode("ascii")
+    auth = None
+    if not fields.get("auth"):  # else the reader checked that it decodes to user:password
+        username, password = fields.get("username"), fields.get("password")
+        if not (username and password):
+            raise SourceError(f"source entry {_shown_key(key)} has no usable credentials (needs auth or "
+                              "username+password)")
+        # skopeo and containerd-style readers only look at `auth`.
+        auth = base64.b64encode(f"{username}:{password}".encode("utf-8", "surrogatepass")).decode("ascii")
+    members = node.members or []
+    if any(m.value.kind not in ('"', "n") for m in members):
+        # Other JSON in the entry (the kubelet ignores it): copied byte for byte, as the kubelet read it.
+        data = view.raw[node.start:node.end]
+        if auth is not None:
+            data = data[:-1] + (b"," if members else b"") + b'"auth":' + json.dumps(auth).encode("ascii") + b"}"
+        return data
+    entry: Entry = {m.key: go_string(view.raw[m.value.start + 1:m.value.end - 1])
+                    for m in members if m.value.kind == '"'}  # the kubelet ignores a null field
+    if auth is not None:
+        entry["auth"] = auth
     return entry
 
 
@@ -1302,11 +1310,11 @@ class Reconciler:
         self.changed: Dict[str, List[str]] = {"added": [], "updated": [], "removed": [], "restored": []}
         self.skipped: List[str] = []
 
-    def run(self, desired: Optional[Dict[str, Entry]], lease: Optional[float], clock: Tuple[str, float],
+    def run(self, desired: Optional[Dict[str, Wanted]], lease: Optional[float], clock: Tuple[str, float],
             wall: float) -> None:
         """Reconcile: expire dead agents, detect hand edits, update ownership, write what we win."""
         wanted = desired or {}
-        digests = {key: digest(entry) for key, entry in wanted.items()}
+        digests = {key: wanted_digest(entry) for key, entry in wanted.items()}
         self._expire_agents(clock, wall, keep=self.owner if desired is not None else None)
         if desired is not None:
             self._register(lease, clock)
@@ -1378,7 +1386,7 @@ class Reconciler:
         for key, record in keys.items():
             if key not in wanted:
                 record["owners"].pop(self.owner, None)
-        for key, wanted_digest in wanted.items():
+        for key, want in wanted.items():
             if key in self.state["abandoned"]:
                 continue
             record = keys.get(key)
@@ -1387,7 +1395,7 @@ class Reconciler:
                 if key in self.node:
                     record["displaced_raw"] = raw_text(self.node.raw_value(key))
                     log("WARNING", "take-over", key=key, effect="pre-existing entry saved, restored on release")
-            record["owners"][self.owner] = wanted_digest
+            record["owners"][self.owner] = want
 
     def _drop_orphans(self) -> None:
         for key, record in list(self.state["keys"].items()):
@@ -1400,7 +1408,7 @@ class Reconciler:
             elif self.node.remove(key):
                 self.changed["removed"].append(key)
 
-    def _write_wanted(self, wanted: Dict[str, Entry], digests: Dict[str, str]) -> None:
+    def _write_wanted(self, wanted: Dict[str, Wanted], digests: Dict[str, str]) -> None:
         for key, entry in wanted.items():
             record = self.state["keys"].get(key)
             if record is None:
@@ -1455,7 +1463,7 @@ class Outcome:
         self.config = config  # "written", "removed" or "unchanged"
 
 
-def transact(root: str, owner: str, desired: Optional[Dict[str, Entry]], lease: Optional[float]) -> Outcome:
+def transact(root: str, owner: str, desired: Optional[Dict[str, Wanted]], lease: Optional[float]) -> Outcome:
     """Under the lock: read config + state, reconcile, and commit both crash-safely."""
     check_root(root)
     with locked(root):
