@@ -88,17 +88,24 @@ def test_max_json_items_of_the_source(tmp_path: Path, past: int) -> None:
 # ------------------------------------------------------------------------------------------------ config.json
 
 
+# (id, how config.json is grown to a size, the limit, what the refusal says): both caps of a read config.json
+CONFIG_READ_CAPS = [("bytes", padded, "MAX_CONFIG_BYTES", "larger than"),
+                    ("items", with_items, "MAX_JSON_ITEMS", "JSON items")]
+
+
 @pytest.mark.parametrize("past, code", [(0, 0), (1, 4)], ids=["at", "past"])
-def test_max_config_bytes_read(root: Path, src: Path, past: int, code: int) -> None:
+@pytest.mark.parametrize("name, grow, limit, words", CONFIG_READ_CAPS, ids=[c[0] for c in CONFIG_READ_CAPS])
+def test_config_json_read_caps(root: Path, src: Path, past: int, code: int, name: str,
+                               grow: Callable[[Dict[str, Any], int], bytes], limit: str, words: str) -> None:
     assert run_once(src, root, "pod-a").returncode == 0
-    original = padded(read_json(root / "config.json"), AGENT.MAX_CONFIG_BYTES + past)
+    original = grow(read_json(root / "config.json"), getattr(AGENT, limit) + past)
     (root / "config.json").write_bytes(original)
 
     result = run_once(src, root, "pod-a")
 
     assert result.returncode == code, result.stderr
     assert (root / "config.json").read_bytes() == original
-    assert ("larger than" in result.stderr) is bool(past)
+    assert (words in result.stderr) is bool(past)
 
 
 @pytest.mark.parametrize("past", [0, 1], ids=["at", "past"])
@@ -119,18 +126,6 @@ def test_max_config_bytes_written(root: Path, src: Path, past: int) -> None:
     else:
         assert result.returncode == 0, result.stderr
         assert (root / "config.json").stat().st_size == AGENT.MAX_CONFIG_BYTES
-
-
-@pytest.mark.parametrize("past, code", [(0, 0), (1, 4)], ids=["at", "past"])
-def test_max_json_items_of_config_json_read(root: Path, src: Path, past: int, code: int) -> None:
-    assert run_once(src, root, "pod-a").returncode == 0
-    original = with_items(read_json(root / "config.json"), AGENT.MAX_JSON_ITEMS + past)
-    (root / "config.json").write_bytes(original)
-
-    result = run_once(src, root, "pod-a")
-
-    assert result.returncode == code, result.stderr
-    assert ("JSON items" in result.stderr) is bool(past)
 
 
 # ------------------------------------------------------------------------------------------------ state
