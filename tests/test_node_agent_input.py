@@ -376,3 +376,36 @@ def test_a_source_entry_holding_other_json_is_copied_byte_for_byte(root: Path, t
     assert expected in written
     assert kubelet_sees(root) == {REG: OURS_SEEN}
     assert "hand-edited" not in second.stderr and "config=unchanged" in second.stderr
+
+
+# (id, source text, exit code, what the kubelet then takes for REG): the source is read as the kubelet reads a pull
+# Secret (secrets.go: the same DockerConfigJSON type), so odd-but-valid sources work and invalid ones change nothing.
+SOURCES = [
+    ("lone-surrogate-password", '{"auths": {"%s": {"username": "robot", "password": "pw\\ud800"}}}' % REG, 0,
+     ("robot", "pw\ufffd", "")),
+    ("deep-unknown-field", '{"auths": {"%s": {"auth": "%s", "x": %s}}}' % (REG, OURS["auth"], "[" * 9000 + "]" * 9000),
+     0, OURS_SEEN),
+    ("Auths-and-null-fields", '{"Auths": {"%s": {"auth": "%s", "email": null}}}' % (REG, OURS["auth"]), 0, OURS_SEEN),
+    ("too-deep", '{"auths": {"%s": {"auth": "%s", "x": %s}}}' % (REG, OURS["auth"], "[" * 10_000 + "]" * 10_000),
+     1, None),
+    ("nan", '{"auths": {"%s": {"auth": "%s", "x": NaN}}}' % (REG, OURS["auth"]), 1, None),
+    ("bom", '\ufeff{"auths": {"%s": {"auth": "%s"}}}' % (REG, OURS["auth"]), 1, None),
+    ("auths-null-at-the-end", '{"auths": {"%s": {"auth": "%s"}}, "auths": null}' % (REG, OURS["auth"]), 1, None),
+    ("username-not-a-string", '{"auths": {"%s": {"auth": "%s", "username": 7}}}' % (REG, OURS["auth"]), 1, None),
+]
+
+
+@pytest.mark.parametrize("name, text, code, seen", SOURCES, ids=[s[0] for s in SOURCES])
+def test_the_source_is_read_as_the_kubelet_reads_a_pull_secret(root: Path, tmp_path: Path, name: str, text: str,
+                                                               code: int, seen: object) -> None:
+    src = tmp_path / "src.json"
+    src.write_text(text, encoding="utf-8")
+
+    result = run_once(src, root, "pod-a")
+
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    if seen is None:
+        assert "sync-failed" in result.stderr and not (root / "config.json").exists()
+    else:
+        assert kubelet_sees(root) == {REG: seen}
