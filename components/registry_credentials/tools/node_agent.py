@@ -693,7 +693,7 @@ class NodeFile:
             for key in view.entries:
                 node = view.value(key)
                 self.original[key] = view.raw[node.start:node.end]
-        self.values: Dict[str, Union[bytes, Entry]] = dict(self.original)  # raw bytes, or one of our entries
+        self.values: Dict[str, Wanted] = dict(self.original)  # raw bytes, or one of our entries
         self._digests: Dict[str, str] = {}
 
     def __contains__(self, key: str) -> bool:
@@ -743,7 +743,7 @@ class NodeFile:
 
     def render(self, compact: bool = False) -> Tuple[bytes, Dict[str, bytes]]:
         """The bytes to write, and per key the value bytes the kubelet will find there."""
-        changed = self.changed()
+        changed = set(self.changed())
         if self.raw is not None and not changed:
             return self.raw, dict(self.original)
         if self.view is None:
