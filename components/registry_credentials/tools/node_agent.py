@@ -577,13 +577,16 @@ def kubelet_view(raw: bytes, legacy: bool = False) -> KubeletView:
 def value_digest(data: bytes) -> str:
     """sha256 that recognises an entry's value: ours by its decoded fields, anything else by its bytes."""
     try:
-        node = parse_value(data, 1, depth=2)
+        return node_digest(data, parse_value(data, 1, depth=2))
     except KubeletRejects:
-        node = None
-    if node is not None and node.kind == "{" and all(m.value.kind == '"' for m in node.members or ()):
-        fields = {m.key: go_string(data[m.value.start + 1:m.value.end - 1]) for m in node.members or ()}
-        return digest(fields)
-    return hashlib.sha256(b"raw\0" + data).hexdigest()
+        return hashlib.sha256(b"raw\0" + data).hexdigest()
+
+
+def node_digest(raw: bytes, node: Node) -> str:
+    """value_digest() of an entry already parsed (one level deep) from raw."""
+    if node.kind == "{" and node.members is not None and all(m.value.kind == '"' for m in node.members):
+        return digest({m.key: go_string(raw[m.value.start + 1:m.value.end - 1]) for m in node.members})
+    return hashlib.sha256(b"raw\0" + raw[node.start:node.end]).hexdigest()
 
 
 def wanted_digest(value: Wanted) -> str:
@@ -689,9 +692,10 @@ class NodeFile:
         self.view = view if view is not None and view.top.kind == "{" else None  # None: write a new document
         self.raw = view.raw if view is not None else None
         self.original: Dict[str, bytes] = {}
+        self._nodes: Dict[str, Node] = {}  # the parsed entries, so their digests need no second parse
         if view is not None:
             for key in view.entries:
-                node = view.value(key)
+                node = self._nodes[key] = view.value(key)
                 self.original[key] = view.raw[node.start:node.end]
         self.values: Dict[str, Wanted] = dict(self.original)  # raw bytes, or one of our entries
         self._digests: Dict[str, str] = {}
@@ -714,9 +718,9 @@ class NodeFile:
         return None if value is None else self._raw_digest(key, value)
 
     def _raw_digest(self, key: str, value: bytes) -> str:
-        if self.original.get(key) is value:
+        if self.original.get(key) is value and self.view is not None:
             if key not in self._digests:
-                self._digests[key] = value_digest(value)
+                self._digests[key] = node_digest(self.view.raw, self._nodes[key])
             return self._digests[key]
         return value_digest(value)
 
@@ -1188,8 +1192,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def _is_digest(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def _plain(value: Any, depth_limit: int) -> bool:
