@@ -1,6 +1,8 @@
 """Run the node agent as a real subprocess against temp directories, and watch what it logs."""
 
 import base64
+import functools
+import importlib.util
 import json
 import os
 import signal
@@ -200,3 +202,12 @@ def agents() -> Iterator[List[Agent]]:
     yield started
     for agent in started:
         agent.close()
+
+
+@functools.lru_cache(maxsize=None)
+def agent_module() -> Any:
+    """node_agent.py imported by path (it is a standalone script shipped alone), once per process."""
+    spec = importlib.util.spec_from_file_location("node_agent_under_test", AGENT)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module

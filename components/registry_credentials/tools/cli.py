@@ -22,7 +22,7 @@ EXIT_INVALID_IMAGE = 3
 EXIT_INTERNAL = 70
 """A bug in this tool (EX_SOFTWARE): one line on stderr, never a traceback unless asked for."""
 MAX_NODE_FILE_BYTES = 16 * 1024 * 1024
-"""Largest --node-file read (the node agent's own limit on config.json)."""
+"""Largest --node-file read (the kubelet reads config.json whole; this only bounds explain's memory)."""
 
 EXIT_CODES = f"""\
 exit codes:
@@ -98,15 +98,18 @@ def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[st
 
 
 def _node_file_keys(path: str) -> List[str]:
+    """The auths keys the kubelet would use from a node's config.json (or .dockercfg), read with its semantics."""
+    from .node_agent import KubeletRejects, kubelet_view  # the node agent's reader: one reading of node files
+
     data = read_file(Path(path), "--node-file", MAX_NODE_FILE_BYTES)
     try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
-        raise ConfigError(f"--node-file {path}: is not a JSON config.json ({_one_line(str(err))})") from None
-    auths = document.get("auths") if isinstance(document, dict) else None
-    if not isinstance(auths, dict):
-        raise ConfigError(f"--node-file {path}: expected a docker config.json, {{\"auths\": {{...}}}}")
-    return list(auths)
+        view = kubelet_view(data, legacy=Path(path).name == ".dockercfg")
+    except KubeletRejects as err:
+        what = ("is not a JSON config.json" if err.syntax
+                else 'expected a docker config.json, {"auths": {...}}')
+        raise ConfigError(f"--node-file {path}: {what}: {_one_line(str(err))}; the kubelet skips such a file "
+                          "and uses none of its entries") from None
+    return list(view.entries)
 
 
 def _shown(text: str) -> str:
@@ -127,7 +130,7 @@ def _explain(args: argparse.Namespace) -> int:
     node += args.node_key or []
     if args.node_file:
         node += _node_file_keys(args.node_file)
-    if not pod and not node:
+    if not pod and not node and not args.node_file:  # a node file with no entries: every pull is anonymous
         raise ConfigError("explain: give --stack NAME, or keys with --key / --node-key / --node-file")
     images: List[Dict[str, Any]] = []
     for image in args.images:

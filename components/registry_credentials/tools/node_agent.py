@@ -10,17 +10,22 @@ Runs on every node from a DaemonSet (Python >= 3.9, standard library only; never
 Files in DIR (mount the kubelet root *directory*, never the file: a bind-mounted file keeps the old
 inode after the atomic rename):
 
-* ``config.json``: merged, never replaced. Only ``auths`` keys this agent owns are touched; every other
-  entry and top-level key (``HttpHeaders``, ``credsStore``, ...) is kept. Written as temp file + fsync +
-  rename + directory fsync, mode 0600, so the kubelet (which caches even a failed read for 5 minutes)
-  never sees a torn file. A symlink (or any non-regular file) there is refused and never written through.
+* ``config.json``: read exactly as the kubelet reads it (see "The kubelet's reader" below) and edited in
+  place: only the ``auths`` entries this agent owns are written; every other byte of the file (foreign
+  entries, ``HttpHeaders``, other top-level keys, formatting, repeated keys) is kept as it was. Before a
+  write, the new bytes are read back with the same reader and must hold exactly the entries intended, or
+  nothing is written. Written as temp file + fsync + rename + directory fsync, mode 0600, so the kubelet
+  (which caches even a failed read for 5 minutes) never sees a torn file. A symlink (or any non-regular
+  file) there is refused and never written through.
 * ``registry-credentials.state.json`` (0600, atomic): who owns which key. Per key: the owner ids with
-  the sha256 of the entry each wants, the sha256 of the value(s) we wrote, and the entry we displaced
-  (the only credential kept here: it is needed to restore it, and this root-only 0600 file sits next to
-  ``config.json``, which holds the same value). Per agent: a start sequence number and a lease.
+  the sha256 of the entry each wants, the sha256 of the value(s) we wrote, and the bytes of the entry we
+  displaced (``displaced_raw``, the only credential kept here: it is needed to restore it byte for byte,
+  and this root-only 0600 file sits next to ``config.json``, which held the same value). Per agent: a
+  start sequence number and a lease.
 * ``.registry-credentials.lock``: ``flock`` serialising every read-modify-write by cooperating agents.
-* ``config.json.corrupt-<UTC time>``: an unparsable ``config.json`` moved aside (0600) before we
-  write a valid one, so nothing is lost. Likewise ``registry-credentials.state.json.corrupt-<UTC time>``
+* ``config.json.corrupt-<UTC time>``: a ``config.json`` the kubelet itself cannot read (so it already
+  ignores it) copied aside (0600) before we write a valid one, so nothing is lost. A file the kubelet
+  reads is never set aside, however odd. Likewise ``registry-credentials.state.json.corrupt-<UTC time>``
   for a state file that is not valid JSON, has an unexpected shape, is too large or cannot be read; the
   state is then rebuilt (entries with our keys are taken over as pre-existing) and a warning is logged.
 
@@ -30,49 +35,71 @@ Policies:
   ``$POD_UID``, else ``hostname:pid``) with a sequence number taken at its first sync. When several
   agents own a key (a rolling update with maxSurge), the newest one's value is written; older agents
   do not revert it. On SIGTERM/SIGINT an agent drops its ownership; a key is removed (or its displaced
-  value restored) only when its last owner leaves. Looping agents hold a lease of
-  max(5 x interval, 300 s), renewed by their successful syncs; an agent whose lease ran out (killed
-  with -9 and never restarted under the same id) is dropped by the next agent that takes the lock, so
-  its keys do not stay forever. ``--once`` registrations never expire; without ``--owner-id`` every
-  ``--once`` run is the owner ``once``, so a registry dropped from the source is removed by the next run.
+  value restored) only when its last owner leaves. ``--once`` registrations never expire; without
+  ``--owner-id`` every ``--once`` run is the owner ``once``, so a registry dropped from the source is
+  removed by the next run.
+* Leases: a looping agent holds a lease of max(5 x interval, 300 s), renewed by every sync (also by a
+  sync that failed: the agent is alive). An agent whose lease ran out (killed with -9 and never restarted
+  under the same id) is dropped by the next agent that takes the lock, so its keys do not stay forever.
+  A lease is measured on the node's boot-time clock (``CLOCK_BOOTTIME``: one clock for every process on
+  the node, never stepped by NTP or an admin), never on wall time, so a wall-clock step cannot expire a
+  live agent. It is stored as ``{"boot": <boot id>, "until": <boot-clock seconds>, "seconds": <length>}``;
+  the boot-time clock restarts at a reboot, so a lease taken in an earlier boot (another boot id, or an
+  end further away than its length) is re-based: it runs one full length from the first sync that sees
+  it, which gives a pod restarted after the reboot time to come back under its id. Agents of an older
+  release stored a wall-clock ``expires``; theirs is still honoured as before, and ours is written as
+  ``null`` (never expires) for them.
 * Hand edits: if an owned entry's current value is not one we wrote, someone changed it on purpose
   (e.g. a hot fix). We never silently undo that: a warning names the key, the entry is left alone and
   is no longer managed (nor removed or restored on release). Each sync reports it as skipped. To hand
   it back, delete the entry (or set it to exactly our value); the next sync manages it again. An owned
   entry that was *deleted* is re-added with a warning, since there is no edited value to respect.
-* Pre-existing entries with one of our keys: taken over with a log line; the original value is kept in
-  the state file and put back when the last owner releases. The state written before ``config.json``
-  accepts the pre-existing value as ours, so a kill -9 at any point of a take-over leaves the key managed.
+* Pre-existing entries with one of our keys: taken over with a log line; the original bytes are kept in
+  the state file and put back in place when the last owner releases. The state written before
+  ``config.json`` accepts the pre-existing value as ours, so a kill -9 at any point of a take-over leaves
+  the key managed.
 * Restore: after the last owner leaves, the state and lock files are removed; if ``config.json`` did not
   exist before us and holds nothing foreign (only an empty ``auths``), it is removed; otherwise it is
-  left with the foreign content (semantically as before, formatting may differ).
-* Invalid source (missing, unreadable, not JSON, no non-empty ``auths`` object, an entry with neither a
-  decodable ``auth`` nor ``username`` + ``password``): the node file is left untouched. An entry with
-  only ``username``/``password`` gets ``auth`` added, since skopeo and some runtimes read only ``auth``.
+  left with the foreign content, byte for byte.
+* Invalid source (missing, unreadable, not a ``.dockerconfigjson`` the kubelet can read, no non-empty
+  ``auths``, an entry with neither a decodable ``auth`` nor ``username`` + ``password``): the node file is
+  left untouched. An entry with only ``username``/``password`` gets ``auth`` added, since skopeo and some
+  runtimes read only ``auth``. An entry holding other JSON than strings is copied byte for byte.
 * Ready file: written after a successful sync, removed when a sync fails, when a looping agent starts
   (``/tmp`` is an emptyDir that outlives a container restart) and when it stops. ``--ready-file ""``
   disables it. ``--once`` writes it on success and leaves it.
+* A looping agent never dies on its input: any failure, foreseen or not, is one log line (never a
+  value) and the next sync tries again; nothing it owns is released until a signal asks it to.
 * Roll the DaemonSet out with a ``maxSurge`` and ``maxUnavailable: 0``: the new agent then owns the keys
   before the old one releases them, so the node never goes without credentials (the kubelet caches a
   missing entry for up to 5 minutes).
+* The kubelet reads ``{root-dir}/.dockercfg`` only when no valid ``config.json`` exists on its search path
+  (config.go ``ReadDockerConfigFile``), so creating ``config.json`` shadows a ``.dockercfg`` there: the agent
+  logs a warning when it does.
 
 Logs: one line per action on stderr (UTC time, level, action, key names). Never a credential. A value
 with whitespace, quotes, ``=``, control or non-ASCII characters is written as a JSON string, so a key
 with a newline cannot forge a log line.
 
-Limits (so every accepted input fits the pod's 128Mi memory limit with headroom; see
-``bench/node_agent_bench.py --memory``): source 1 MiB + 64 KiB and 2000 registries; ``config.json``
-2 MiB; state 4 MiB; at most 100000 JSON items (``{ [ , :`` characters) per file, 200000 for the
-state. A larger source is invalid (exit 1); a larger ``config.json`` is left untouched (exit 4); a larger
-state is set aside and rebuilt. ``config.json`` is written indented, or compact when indenting would pass
-its cap. ``--interval`` is 0.1 to 86400 seconds.
+Limits: this file is the one home of the agent's limits (the ``MAX_*``/``MIN_*`` constants below); the
+component's preview imports them so it refuses what the agent would refuse. They keep every accepted input
+inside the pod's 128Mi memory limit with headroom (``bench/node_agent_bench.py --memory``): source
+``MAX_SOURCE_BYTES`` (1 MiB + 64 KiB) and ``MAX_SOURCE_ENTRIES`` (2000) registries; ``config.json``
+``MAX_CONFIG_BYTES`` (2 MiB); state ``MAX_STATE_BYTES`` (4 MiB), nested at most ``MAX_STATE_DEPTH`` (8)
+deep; at most ``MAX_JSON_ITEMS`` (100000) JSON items (``{ [ , :`` characters) per file, ``MAX_STATE_ITEMS``
+(200000) for the state; ``--interval`` from ``MIN_INTERVAL`` to ``MAX_INTERVAL`` (0.1 to 86400) seconds.
+``MAX_NESTING_DEPTH`` (10000) is Go's, not ours: deeper files are rejected by the kubelet and so by this
+reader. A larger source is invalid (exit 1); a larger ``config.json`` is left untouched (exit 4); a larger
+state is set aside and rebuilt. A new ``config.json`` is written indented; our entries in an existing one
+follow its layout, compact when indenting would pass its cap.
 
 Exit codes: 0 success (``--once`` synced; loop stopped by a signal and released cleanly);
 1 the source is unreadable or invalid (a FIFO, socket, device or directory as source included: refused
 at once, never read); 2 usage error or DIR missing / not a directory;
 3 an unsafe target (``config.json``, state or lock file is a symlink, FIFO, socket, device or directory)
-was refused; 4 any other I/O error while reading or writing DIR (a looping agent logs it and retries;
-its exit code is the release's).
+was refused; 4 any other I/O error while reading or writing DIR, or a merge we would not write (over a cap,
+or not read back as intended); 70 an unexpected internal error (a bug; logged as one line). A looping
+agent logs each failure and retries; its exit code is the release's.
 
 Test-only: ``REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME=SECONDS`` sleeps before every rename so
 tests can kill the agent mid-sync.
@@ -82,7 +109,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
+import codecs
 import contextlib
 import copy
 import errno
@@ -91,14 +118,17 @@ import hashlib
 import json
 import math
 import os
+import re
 import signal
 import stat
 import sys
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+import traceback
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 CONFIG_NAME = "config.json"
+DOCKERCFG_NAME = ".dockercfg"
 STATE_NAME = "registry-credentials.state.json"
 LOCK_NAME = ".registry-credentials.lock"
 TMP_PREFIX = ".registry-credentials.tmp-"
@@ -107,19 +137,35 @@ DEFAULT_INTERVAL = 60.0
 DEFAULT_READY_FILE = "/tmp/registry-credentials-ready"
 MIN_LEASE = 300.0
 LEASE_INTERVALS = 5
+BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+
+# ---- limits: the one home of every limit the agent enforces (the component's preview refuses the same) ----
 # Size caps keep every input the agent accepts inside the pod's memory limit (bench/node_agent_bench.py --memory
 # measures the peak RSS at these caps). A Secret holds at most 1 MiB of data (MaxSecretSize, kubernetes/api
 # core/v1 types.go), so the source cap is that plus slack; config.json must hold the source plus foreign entries.
 MAX_SOURCE_BYTES = 1024 * 1024 + 64 * 1024
+"""Largest source (`.dockerconfigjson`) read, in bytes; a larger one is invalid (exit 1)."""
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
-MAX_STATE_BYTES = 4 * 1024 * 1024  # per key: owners and digests, plus a displaced entry (bounded by config.json)
+"""Largest config.json read or written, in bytes; a larger one is left untouched (exit 4)."""
+MAX_STATE_BYTES = 4 * 1024 * 1024
+"""Largest state file, in bytes (per key: owners and digests, plus a displaced entry bounded by config.json)."""
 MAX_SOURCE_ENTRIES = 2000
+"""Most registries (distinct `auths` keys, as the kubelet counts them) in one source."""
 # JSON nesting/item count drives memory far more than bytes ("[]," is 3 bytes but a 56-byte list): cap the
 # number of structural characters (an upper bound on containers and items; those inside strings count too).
 MAX_JSON_ITEMS = 100_000
+"""Most `{ [ , :` characters in the source or config.json."""
 MAX_STATE_ITEMS = 2 * MAX_JSON_ITEMS
+"""Most `{ [ , :` characters in the state file."""
+MAX_NESTING_DEPTH = 10_000
+"""Go's encoding/json limit (scanner.go maxNestingDepth): the kubelet rejects a deeper file, so this reader does."""
+MAX_STATE_DEPTH = 8
+"""Nesting of the state file's JSON (ours is 4 deep); anything deeper is a hand edit and is set aside."""
 MIN_INTERVAL = 0.1
+"""Shortest --interval, in seconds."""
 MAX_INTERVAL = 86400.0
+"""Longest --interval, in seconds."""
+
 ONCE_OWNER = "once"
 MAX_LOGGED_KEYS = 20
 PAUSE_ENV = "REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME"
@@ -129,8 +175,10 @@ EXIT_SOURCE = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_IO = 4
+EXIT_INTERNAL = 70  # EX_SOFTWARE, as the project's CLI uses
 
-Entry = Dict[str, Any]
+Entry = Dict[str, str]
+Wanted = Union[Entry, bytes]  # one of our entries: its string fields, or (other JSON in it) the source's bytes
 State = Dict[str, Any]
 
 
@@ -188,11 +236,611 @@ def _quoted(text: str, separators: str) -> str:
     return json.dumps(text).replace("\x7f", "\\u007f")
 
 
+# ---------------------------------------------------------------------------------------------- the kubelet's reader
+#
+# The kubelet reads {root-dir}/config.json with encoding/json's Unmarshal into credentialprovider.DockerConfigJSON
+# (kubernetes/kubernetes pkg/credentialprovider/config.go: ReadDockerConfigJSONFile -> ReadSpecificDockerConfigJSONFile
+# -> readDockerConfigJSONFileFromBytes), and pull Secrets the same way (pkg/credentialprovider/secrets/secrets.go).
+# Any error skips the whole file: the kubelet tries the next search path, then .dockercfg (ReadDockerConfigFile).
+# What Go's encoding/json does (golang/go src/encoding/json, default build, i.e. without GOEXPERIMENT=jsonv2):
+# * syntax (scanner.go, checkValid runs before any decoding): RFC 8259 only: no NaN/Infinity, no leading zeros
+#   or '+', no BOM, whitespace is space/tab/CR/LF, no byte < 0x20 inside strings, nothing but whitespace after the
+#   value, at most 10000 nested arrays/objects (maxNestingDepth). A number is converted only when its field needs
+#   it, so `1e999` in a field the kubelet ignores is fine (and must never be rewritten as `Infinity`).
+# * strings (decode.go unquote): invalid UTF-8 becomes U+FFFD, one per bad byte (utf8.DecodeRune); an escaped
+#   surrogate that is not a high+low pair becomes U+FFFD.
+# * keys to struct fields (decode.go object): the exact name, else a case-insensitive match (fold.go foldName,
+#   simple Unicode folding: "Auths", "AUTHS" and "authſ" all fill Auths); unknown keys are skipped.
+# * repeats: a struct field seen again decodes into the same value, so a repeated "auths" adds to one map
+#   (golang/go#24415) and a later `"auths": null` empties it (literalStore sets a map to nil); a repeated map key
+#   (one registry twice) is decoded afresh, the last one wins; a repeated string field: the last string wins and
+#   null leaves the value as it was.
+# * types: the top level is an object or null; `auths` an object or null; each entry an object or null
+#   (DockerConfigEntry.UnmarshalJSON); its username/password/email/auth strings or null; HttpHeaders an object
+#   of strings (or null values) or null. Anything else is an error and the whole file is rejected.
+# * auth (config.go decodeDockerConfigFieldAuth): StdEncoding when it ends in "=" (after TrimSpace), else
+#   RawStdEncoding, CR and LF skipped (encoding/base64); it must decode to text with a ':'. One entry with a bad
+#   auth rejects the whole file, not only that entry.
+
+_WS = re.compile(rb"[ \t\n\r]*")
+_INDENT = re.compile(rb"[ \t]*")
+_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]+|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_LITERALS = (b"null", b"true", b"false")
+_ESCAPES = {ord('"'): '"', ord("\\"): "\\", ord("/"): "/", ord("b"): "\b", ord("f"): "\f", ord("n"): "\n",
+            ord("r"): "\r", ord("t"): "\t"}
+# The only non-ASCII runes whose simple case-fold orbit (unicode.SimpleFold) holds an ASCII letter: ſ and the
+# Kelvin sign. Every field name matched here is ASCII letters, so these two are all foldName can add.
+_FOLDS_TO_ASCII = {"\u017f": "S", "\u212a": "K"}
+_AUTH_PADDED = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)")
+_AUTH_UNPADDED = re.compile(r"[A-Za-z0-9+/]*")
+_TOP_FIELDS = ("auths", "HttpHeaders")
+_ENTRY_FIELDS = ("username", "password", "email", "auth")
+_GO_REPLACE = "registry-credentials-go-replace"
+
+
+def _replace_per_byte(error: UnicodeError) -> Tuple[str, int]:
+    # Python reports a maximal invalid subpart; Go's DecodeRune takes one byte per error, and no byte inside
+    # that subpart can start a valid rune, so one U+FFFD per byte is what Go produces.
+    assert isinstance(error, UnicodeDecodeError)
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+codecs.register_error(_GO_REPLACE, _replace_per_byte)
+
+
+class KubeletRejects(ValueError):
+    """Bytes the kubelet's json.Unmarshal fails on, so it skips the whole file; the message never holds a value."""
+
+    def __init__(self, reason: str, syntax: bool = True) -> None:
+        super().__init__(reason)
+        self.syntax = syntax  # False: valid JSON of a shape the kubelet's types refuse
+
+
+class Node:
+    """One JSON value of a file: its byte span, its kind, and (for objects we look into) its members."""
+
+    __slots__ = ("start", "end", "kind", "members")
+
+    def __init__(self, start: int, end: int, kind: str, members: Optional[List["Member"]] = None) -> None:
+        self.start = start
+        self.end = end
+        self.kind = kind  # "{" object, "[" array, '"' string, "n" null, "t"/"f" boolean, "0" number
+        self.members = members
+
+
+class Member:
+    """One `"key": value` of an object: the quoted key's span, the key as Go decodes it, and the value."""
+
+    __slots__ = ("key_start", "key_end", "key", "value")
+
+    def __init__(self, key_start: int, key_end: int, key: str, value: Node) -> None:
+        self.key_start = key_start
+        self.key_end = key_end
+        self.key = key
+        self.value = value
+
+
+def _ws(raw: bytes, pos: int) -> int:
+    return _WS.match(raw, pos).end()  # type: ignore[union-attr]  # `*` always matches
+
+
+def _reject_at(raw: bytes, pos: int, expected: str) -> KubeletRejects:
+    if pos >= len(raw):
+        return KubeletRejects("unexpected end of JSON input")
+    return KubeletRejects(f"invalid character at byte {pos}, expected {expected}")
+
+
+def _scalar(raw: bytes, pos: int) -> Tuple[int, str]:
+    """End and kind of the string, number or literal at pos."""
+    head = raw[pos:pos + 1]
+    if head == b'"':
+        match = _STRING.match(raw, pos)
+        if match is None:
+            raise KubeletRejects(f"invalid string at byte {pos} (a control byte, a bad escape or no closing quote)")
+        return match.end(), '"'
+    for literal in _LITERALS:
+        if raw.startswith(literal, pos):
+            return pos + len(literal), chr(literal[0])
+    match = _NUMBER.match(raw, pos)
+    if match is not None and match.end() > pos:
+        return match.end(), "0"
+    raise _reject_at(raw, pos, "a value")
+
+
+def _key(raw: bytes, pos: int) -> Tuple[int, int]:
+    """(end of the quoted key at pos, start of its value)."""
+    if raw[pos:pos + 1] != b'"':
+        raise _reject_at(raw, pos, "a string key")
+    end = _scalar(raw, pos)[0]
+    colon = _ws(raw, end)
+    if raw[colon:colon + 1] != b":":
+        raise _reject_at(raw, colon, "':'")
+    return end, _ws(raw, colon + 1)
+
+
+def _skip(raw: bytes, pos: int, depth: int) -> int:
+    """End of the valid JSON value at pos, keeping nothing (iterative: any depth Go allows); depth: containers around it."""
+    closers: List[int] = []
+    while True:
+        head = raw[pos:pos + 1]
+        if head in (b"{", b"["):
+            if depth + len(closers) >= MAX_NESTING_DEPTH:
+                raise KubeletRejects(f"nested deeper than {MAX_NESTING_DEPTH} levels")
+            closers.append(ord("}") if head == b"{" else ord("]"))
+            pos = _ws(raw, pos + 1)
+            if pos < len(raw) and raw[pos] == closers[-1]:
+                closers.pop()
+                pos += 1
+            else:
+                if head == b"{":
+                    pos = _key(raw, pos)[1]
+                continue
+        else:
+            pos = _scalar(raw, pos)[0]
+        while closers:  # after a value: close containers, or go on to the next item
+            pos = _ws(raw, pos)
+            byte = raw[pos] if pos < len(raw) else -1
+            if byte == ord(","):
+                pos = _ws(raw, pos + 1)
+                if closers[-1] == ord("}"):
+                    pos = _key(raw, pos)[1]
+                break
+            if byte != closers[-1]:
+                raise _reject_at(raw, pos, f"',' or '{chr(closers[-1])}'")
+            closers.pop()
+            pos += 1
+        else:
+            return pos
+
+
+def _value(raw: bytes, pos: int, depth: int, levels: int, select: Optional[Callable[[str], int]] = None) -> Node:
+    """The value at pos; objects are looked into `levels` deep (select(key) picks a member's own depth)."""
+    head = raw[pos:pos + 1]
+    if head == b"{" and levels > 0:
+        return _object(raw, pos, depth, select or (lambda _key: levels - 1))
+    if head in (b"{", b"["):
+        return Node(pos, _skip(raw, pos, depth), head.decode())
+    end, kind = _scalar(raw, pos)
+    return Node(pos, end, kind)
+
+
+def _object(raw: bytes, pos: int, depth: int, levels_of: Callable[[str], int]) -> Node:
+    if depth >= MAX_NESTING_DEPTH:
+        raise KubeletRejects(f"nested deeper than {MAX_NESTING_DEPTH} levels")
+    members: List[Member] = []
+    cursor = _ws(raw, pos + 1)
+    if raw[cursor:cursor + 1] == b"}":
+        return Node(pos, cursor + 1, "{", members)
+    while True:
+        key_end, value_start = _key(raw, cursor)
+        key = go_string(raw[cursor + 1:key_end - 1])
+        value = _value(raw, value_start, depth + 1, levels_of(key))
+        members.append(Member(cursor, key_end, key, value))
+        cursor = _ws(raw, value.end)
+        byte = raw[cursor:cursor + 1]
+        if byte == b",":
+            cursor = _ws(raw, cursor + 1)
+        elif byte == b"}":
+            return Node(pos, cursor + 1, "{", members)
+        else:
+            raise _reject_at(raw, cursor, "',' or '}'")
+
+
+def parse_value(raw: bytes, levels: int, select: Optional[Callable[[str], int]] = None, depth: int = 0) -> Node:
+    """Parse raw as one JSON value with Go's syntax rules; KubeletRejects when Go would not accept it."""
+    pos = _ws(raw, 0)
+    node = _value(raw, pos, depth, levels, select)
+    end = _ws(raw, node.end)
+    if end != len(raw):
+        raise KubeletRejects(f"invalid character at byte {end} after the top-level value")
+    return node
+
+
+def go_string(inner: bytes) -> str:
+    """The text of a JSON string's content (quotes stripped) as Go decodes it (encoding/json decode.go unquote)."""
+    if b"\\" not in inner:
+        return inner.decode("utf-8", _GO_REPLACE)
+    parts: List[str] = []
+    pos, size = 0, len(inner)
+    while pos < size:
+        slash = inner.find(b"\\", pos)
+        if slash < 0:
+            parts.append(inner[pos:].decode("utf-8", _GO_REPLACE))
+            break
+        if slash > pos:
+            parts.append(inner[pos:slash].decode("utf-8", _GO_REPLACE))
+        escape = inner[slash + 1]
+        if escape != ord("u"):
+            parts.append(_ESCAPES[escape])
+            pos = slash + 2
+            continue
+        code, pos = int(inner[slash + 2:slash + 6], 16), slash + 6
+        if 0xD800 <= code < 0xE000:  # a surrogate: only a high one followed by an escaped low one makes a rune
+            low = int(inner[pos + 2:pos + 6], 16) if inner[pos:pos + 2] == b"\\u" else -1
+            if code < 0xDC00 and 0xDC00 <= low < 0xE000:
+                code, pos = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00), pos + 6
+            else:
+                code = 0xFFFD
+        parts.append(chr(code))
+    return "".join(parts)
+
+
+def fills(key: str, names: Tuple[str, ...]) -> Optional[str]:
+    """The struct field (of ASCII names) a JSON key fills in Go: the exact name, else a case-insensitive match."""
+    if key in names:
+        return key
+    for name in names:
+        if len(key) == len(name) and all(
+                (c.upper() if c.isascii() else _FOLDS_TO_ASCII.get(c, c)) == n.upper() for c, n in zip(key, name)):
+            return name
+    return None
+
+
+def auth_credentials(field: str) -> Optional[Tuple[str, str]]:
+    """(user, password) as the kubelet splits an `auth` value (config.go decodeDockerConfigFieldAuth), None if it fails."""
+    text = field.replace("\r", "").replace("\n", "")  # encoding/base64 skips CR and LF anywhere
+    # Python's and Go's TrimSpace differ only on characters that neither decoder accepts, so the choice agrees.
+    if field.strip().endswith("="):
+        if not _AUTH_PADDED.fullmatch(text):  # StdEncoding: groups of 4, padded
+            return None
+        decoded = base64.b64decode(text)
+    else:
+        if not _AUTH_UNPADDED.fullmatch(text) or len(text) % 4 == 1:  # RawStdEncoding: no '='
+            return None
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4))
+    user, colon, password = decoded.partition(b":")
+    if not colon:
+        return None
+    return user.decode("utf-8", _GO_REPLACE), password.decode("utf-8", _GO_REPLACE)
+
+
+def _shown_key(key: str) -> str:
+    shown = json.dumps(key)
+    return shown if len(shown) <= 80 else shown[:76] + '..."'
+
+
+def entry_fields(raw: bytes, node: Node, key: str) -> Dict[str, str]:
+    """The kubelet's view of one auths entry (DockerConfigEntry.UnmarshalJSON); KubeletRejects where it fails."""
+    if node.kind == "n":
+        return {}
+    if node.kind != "{" or node.members is None:
+        raise KubeletRejects(f"the auths entry {_shown_key(key)} is not an object", syntax=False)
+    fields: Dict[str, str] = {}
+    for member in node.members:
+        name = fills(member.key, _ENTRY_FIELDS)
+        value = member.value
+        if name is None or value.kind == "n":
+            continue
+        if value.kind != '"':
+            raise KubeletRejects(f"the auths entry {_shown_key(key)} has a {name} that is not a string", syntax=False)
+        fields[name] = go_string(raw[value.start + 1:value.end - 1])
+    if fields.get("auth") and auth_credentials(fields["auth"]) is None:
+        raise KubeletRejects(f"the auths entry {_shown_key(key)} has an auth that is not base64 of user:password",
+                             syntax=False)
+    return fields
+
+
+class KubeletView:
+    """What the kubelet makes of a config.json (or a legacy .dockercfg): its auths map, and where each entry is."""
+
+    def __init__(self, raw: bytes, top: Node) -> None:
+        self.raw = raw
+        self.top = top  # an object, or null
+        self.auths_members: List[Member] = []  # top-level members that fill Auths, in file order
+        self.entries: Dict[str, Tuple[Node, int]] = {}  # key -> (auths object, member index) of the one that counts
+        self.fields: Dict[str, Dict[str, str]] = {}  # key -> the kubelet's username/password/email/auth
+
+    def value(self, key: str) -> Node:
+        """The value node of key's entry that counts."""
+        obj, index = self.entries[key]
+        return obj.members[index].value  # type: ignore[index]
+
+    def _add(self, obj: Node) -> None:
+        for index, member in enumerate(obj.members or ()):
+            self.fields[member.key] = entry_fields(self.raw, member.value, member.key)
+            self.entries.pop(member.key, None)  # keep file order of the entries that count
+            self.entries[member.key] = (obj, index)
+
+
+def kubelet_view(raw: bytes, legacy: bool = False) -> KubeletView:
+    """Read config.json bytes (legacy: a .dockercfg, the auths map alone) exactly as the kubelet does."""
+    if legacy:
+        top = parse_value(raw, 2)
+    else:
+        top = parse_value(raw, 1, lambda key: 2 if fills(key, _TOP_FIELDS) else 0)
+    view = KubeletView(raw, top)
+    if top.kind == "n":
+        return view
+    if top.kind != "{":
+        raise KubeletRejects("the top level is not an object", syntax=False)
+    if legacy:
+        view._add(top)
+        return view
+    for member in top.members or ():
+        name, value = fills(member.key, _TOP_FIELDS), member.value
+        if name == "auths":
+            view.auths_members.append(member)
+            if value.kind == "n":
+                view.entries.clear()
+                view.fields.clear()
+            elif value.kind == "{":
+                view._add(value)
+            else:
+                raise KubeletRejects('"auths" is not an object', syntax=False)
+        elif name == "HttpHeaders" and value.kind != "n":
+            if value.kind != "{" or any(m.value.kind not in ('"', "n") for m in value.members or ()):
+                raise KubeletRejects('"HttpHeaders" is not an object of strings', syntax=False)
+    return view
+
+
+def value_digest(data: bytes) -> str:
+    """sha256 that recognises an entry's value: ours by its decoded fields, anything else by its bytes."""
+    try:
+        return node_digest(data, parse_value(data, 1, depth=2))
+    except KubeletRejects:
+        return hashlib.sha256(b"raw\0" + data).hexdigest()
+
+
+def node_digest(raw: bytes, node: Node) -> str:
+    """value_digest() of an entry already parsed (one level deep) from raw."""
+    if node.kind == "{" and node.members is not None and all(m.value.kind == '"' for m in node.members):
+        return digest({m.key: go_string(raw[m.value.start + 1:m.value.end - 1]) for m in node.members})
+    return hashlib.sha256(b"raw\0" + raw[node.start:node.end]).hexdigest()
+
+
+def wanted_digest(value: Wanted) -> str:
+    """How an entry we want is recognised in config.json (the same as value_digest of its bytes there)."""
+    return value_digest(value) if isinstance(value, bytes) else digest(value)
+
+
+def digest(entry: Entry) -> str:
+    """Return the sha256 of an entry's canonical JSON (how we recognise a value we wrote)."""
+    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def raw_text(data: bytes) -> str:
+    """Bytes as a str a JSON file can hold and give back exactly (undecodable bytes as surrogate escapes)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def text_bytes(text: str) -> bytes:
+    """The bytes raw_text() was given."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+# ---------------------------------------------------------------------------------------------- editing config.json
+
+
+class _Layout:
+    """How the members of one object are laid out, copied from the file so that our lines look like theirs."""
+
+    def __init__(self, lead: bytes, sep: bytes, trail: bytes, colon: bytes, indent: Optional[bytes],
+                 unit: bytes) -> None:
+        self.lead, self.sep, self.trail, self.colon = lead, sep, trail, colon
+        self.indent = indent  # the members' indentation; None when they sit on one line
+        self.unit = unit  # one level of indentation
+
+    @classmethod
+    def pretty(cls, base: bytes, unit: bytes, colon: bytes = b": ") -> "_Layout":
+        """One member per line, indented one unit deeper than base."""
+        lead = b"\n" + base + unit
+        return cls(lead, b"," + lead, b"\n" + base, colon, base + unit, unit)
+
+    @classmethod
+    def compact(cls, colon: bytes = b":") -> "_Layout":
+        """Every member on one line."""
+        return cls(b"", b"," + (b" " if colon.endswith(b" ") else b""), b"", colon, None, b"  ")
+
+    @classmethod
+    def of(cls, raw: bytes, obj: Node, file_layout: Optional["_Layout"]) -> "_Layout":
+        """The layout of an object of raw (an empty one takes the file's: file_layout, else compact)."""
+        members = obj.members or []
+        line = raw.rfind(b"\n", 0, obj.start) + 1
+        base = _INDENT.match(raw, line).group()  # type: ignore[union-attr]
+        if not members:
+            if file_layout is None or file_layout.indent is None:
+                return cls.compact(file_layout.colon if file_layout else b":")
+            return cls.pretty(base, file_layout.unit, file_layout.colon)
+        first, last = members[0], members[-1]
+        lead = raw[obj.start + 1:first.key_start]
+        colon = raw[first.key_end:first.value.start]
+        sep = raw[first.value.end:members[1].key_start] if len(members) > 1 else b"," + lead
+        indent = lead[lead.rfind(b"\n") + 1:] if b"\n" in lead else None
+        unit = indent[len(base):] if indent and indent.startswith(base) and len(indent) > len(base) else b"  "
+        return cls(lead, sep, raw[last.value.end:obj.end - 1], colon, indent, unit)
+
+    def join(self, parts: List[bytes]) -> bytes:
+        """A new object's inside holding parts, one member each."""
+        return self.lead + self.sep.join(parts) + self.trail if parts else b""
+
+    def rejoin(self, raw: bytes, obj: Node, parts: List[Tuple[Optional[int], bytes]]) -> bytes:
+        """obj's new inside: parts are (index of the member it was, or None for a new one, bytes); the bytes
+        between two members that were neighbours stay as they were, so undoing an edit gives the file back."""
+        members = obj.members or []
+        if not parts:
+            return b"" if members else raw[obj.start + 1:obj.end - 1]
+        out = [self.lead]
+        for position, (origin, text) in enumerate(parts):
+            if position:
+                before = parts[position - 1][0]
+                neighbours = before is not None and origin == before + 1
+                out.append(raw[members[before].value.end:members[origin].key_start] if neighbours  # type: ignore
+                           else self.sep)
+            out.append(text)
+        out.append(self.trail)
+        return b"".join(out)
+
+    def entry(self, entry: Entry, compact: bool) -> bytes:
+        """Our entry as a value in this object."""
+        if compact or self.indent is None:
+            spaced = self.colon.endswith(b" ") and not compact
+            return json.dumps(entry, separators=(", ", ": ") if spaced else (",", ":")).encode("ascii")
+        text = json.dumps(entry, indent=self.unit.decode("ascii"))
+        return text.replace("\n", "\n" + self.indent.decode("ascii")).encode("ascii")
+
+
+_FRESH_TOP = _Layout.pretty(b"", b"  ")
+_FRESH_AUTHS = _Layout.pretty(b"  ", b"  ")
+
+
+class NodeFile:
+    """config.json as the kubelet reads it, plus this sync's edits: only objects that change are rewritten."""
+
+    def __init__(self, view: Optional[KubeletView]) -> None:
+        self.view = view if view is not None and view.top.kind == "{" else None  # None: write a new document
+        self.raw = view.raw if view is not None else None
+        self.original: Dict[str, bytes] = {}
+        self._nodes: Dict[str, Node] = {}  # the parsed entries, so their digests need no second parse
+        if view is not None:
+            for key in view.entries:
+                node = self._nodes[key] = view.value(key)
+                self.original[key] = view.raw[node.start:node.end]
+        self.values: Dict[str, Wanted] = dict(self.original)  # raw bytes, or one of our entries
+        self._digests: Dict[str, str] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def digest(self, key: str) -> Optional[str]:
+        """How the current value of key is recognised; None when there is none."""
+        value = self.values.get(key)
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            return digest(value)
+        return self._raw_digest(key, value)
+
+    def original_digest(self, key: str) -> Optional[str]:
+        """digest() of key's value as the file had it."""
+        value = self.original.get(key)
+        return None if value is None else self._raw_digest(key, value)
+
+    def _raw_digest(self, key: str, value: bytes) -> str:
+        if self.original.get(key) is value and self.view is not None:
+            if key not in self._digests:
+                self._digests[key] = node_digest(self.view.raw, self._nodes[key])
+            return self._digests[key]
+        return value_digest(value)
+
+    def raw_value(self, key: str) -> bytes:
+        """The bytes of key's current value."""
+        value = self.values[key]
+        return value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode("ascii")
+
+    def set_entry(self, key: str, entry: Wanted) -> None:
+        """Make key hold our entry (string fields are laid out like the neighbours; bytes are written as they are)."""
+        self.values[key] = entry
+
+    def set_raw(self, key: str, data: bytes) -> None:
+        """Make key hold exactly these bytes (a displaced entry put back)."""
+        self.values[key] = data
+
+    def remove(self, key: str) -> bool:
+        """Drop key's entry; False when there was none."""
+        return self.values.pop(key, None) is not None
+
+    def changed(self) -> List[str]:
+        """The keys whose value differs from the file's (added and removed ones included)."""
+        return [key for key in {**self.original, **self.values} if self.values.get(key) != self.original.get(key)]
+
+    def render(self, compact: bool = False) -> Tuple[bytes, Dict[str, bytes]]:
+        """The bytes to write, and per key the value bytes the kubelet will find there."""
+        changed = set(self.changed())
+        if self.raw is not None and not changed:
+            return self.raw, dict(self.original)
+        if self.view is None:
+            return self._render_new(compact)
+        view, raw = self.view, self.view.raw
+        top = view.top
+        file_layout = _Layout.of(raw, top, None) if top.members else None
+        texts = dict(self.original)
+        added = [key for key in self.values if key not in self.original]
+        last = view.auths_members[-1].value if view.auths_members else None
+        target = last if last is not None and last.kind == "{" else None  # where new keys go, after every reset
+        touched = {id(view.entries[key][0]): view.entries[key][0] for key in changed if key in view.entries}
+        if added and target is not None:
+            touched[id(target)] = target
+        edits: List[Tuple[int, int, bytes]] = []
+        for obj in touched.values():
+            layout = _Layout.of(raw, obj, file_layout)
+            parts: List[Tuple[Optional[int], bytes]] = []
+            for index, member in enumerate(obj.members or ()):
+                key = member.key
+                counts = view.entries.get(key) == (obj, index)
+                if not counts or key not in changed:
+                    parts.append((index, raw[member.key_start:member.value.end]))
+                    continue
+                texts.pop(key, None)
+                if key in self.values:
+                    texts[key] = self._text(key, layout, compact)
+                    parts.append((index, raw[member.key_start:member.value.start] + texts[key]))
+            if obj is target:
+                parts += [(None, self._member(key, layout, compact, texts)) for key in added]
+            edits.append((obj.start + 1, obj.end - 1, layout.rejoin(raw, obj, parts)))
+        if added and target is None:  # no auths object counts yet (none, or the last is null)
+            layout = file_layout or _Layout.compact()
+            inner = (_Layout.pretty(layout.indent, layout.unit, layout.colon) if layout.indent is not None
+                     else _Layout.compact(layout.colon))
+            entries = b"{" + inner.join([self._member(key, inner, compact, texts) for key in added]) + b"}"
+            if last is not None and all(m.value.kind == "n" or not m.value.members for m in view.auths_members):
+                # `"auths": null` (after nothing that it empties): the object takes its place, no key is repeated.
+                edits.append((last.start, last.end, entries))
+            else:
+                parts = [(index, raw[m.key_start:m.value.end]) for index, m in enumerate(top.members or ())]
+                parts.append((None, b'"auths"' + layout.colon + entries))
+                edits.append((top.start + 1, top.end - 1, layout.rejoin(raw, top, parts)))
+        return _apply(raw, edits), texts
+
+    def _render_new(self, compact: bool) -> Tuple[bytes, Dict[str, bytes]]:
+        # Laid out as json.dumps(document, indent=2) would (or compact, when that would pass the cap).
+        top, auths = (_Layout.compact(), _Layout.compact()) if compact else (_FRESH_TOP, _FRESH_AUTHS)
+        texts: Dict[str, bytes] = {}
+        entries = auths.join([self._member(key, auths, compact, texts) for key in self.values])
+        return b"{" + top.join([b'"auths"' + top.colon + b"{" + entries + b"}"]) + b"}\n", texts
+
+    def _text(self, key: str, layout: _Layout, compact: bool) -> bytes:
+        value = self.values[key]
+        return value if isinstance(value, bytes) else layout.entry(value, compact)
+
+    def _member(self, key: str, layout: _Layout, compact: bool, texts: Dict[str, bytes]) -> bytes:
+        texts[key] = self._text(key, layout, compact)
+        return json.dumps(key).encode("ascii") + layout.colon + texts[key]
+
+
+def _apply(raw: bytes, edits: List[Tuple[int, int, bytes]]) -> bytes:
+    out, pos = [], 0
+    for start, end, text in sorted(edits):
+        if start < pos:
+            raise AgentError(f"internal error: overlapping edits of {CONFIG_NAME}; left untouched")
+        out += [raw[pos:start], text]
+        pos = end
+    out.append(raw[pos:])
+    return b"".join(out)
+
+
+def _others(view: Optional[KubeletView]) -> List[bytes]:
+    """The bytes of every top-level member that is not `auths` (they must survive a rewrite as they are)."""
+    if view is None or view.top.kind != "{":
+        return []
+    return [view.raw[m.key_start:m.value.end] for m in view.top.members or () if fills(m.key, _TOP_FIELDS) != "auths"]
+
+
+def holds_nothing(view: KubeletView) -> bool:
+    """True when the document is null or only empty (or null) auths objects."""
+    if view.top.kind == "n":
+        return True
+    return all(fills(m.key, _TOP_FIELDS) == "auths" and (m.value.kind == "n" or (m.value.kind == "{" and
+                                                                                 not m.value.members))
+               for m in view.top.members or ())
+
+
 # ---------------------------------------------------------------------------------------------- source
 
 
-def load_source(path: str) -> Dict[str, Entry]:
-    """Read the mounted `.dockerconfigjson` afresh and return its usable `auths` entries."""
+def load_source(path: str) -> Dict[str, Wanted]:
+    """Read the mounted `.dockerconfigjson` afresh and return its usable `auths` entries, as the kubelet reads them."""
     # Re-opened every time: a Secret volume updates by swapping the `..data` symlink (so symlinks are followed).
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever and deaf to SIGTERM.
@@ -217,17 +865,19 @@ def load_source(path: str) -> Dict[str, Entry]:
         raise SourceError(f"source {path} is larger than {MAX_SOURCE_BYTES} bytes (a Secret holds at most 1 MiB)")
     if too_many_items(raw):
         raise SourceError(f"source {path} has more than {MAX_JSON_ITEMS} JSON items")
-    document = parse_json(raw)
-    if document is None:
-        raise SourceError(f"source {path} is not valid JSON")
-    auths = document.get("auths") if isinstance(document, dict) else None
-    if not isinstance(auths, dict):
+    try:
+        view = kubelet_view(raw)
+    except KubeletRejects as err:
+        what = "not valid JSON" if err.syntax else "not a .dockerconfigjson the kubelet can read"
+        raise SourceError(f"source {path} is {what} ({err})") from None
+    if not view.auths_members:
         raise SourceError(f'source {path} has no "auths" object')
-    if not auths:
+    if not view.entries:
         raise SourceError(f'source {path} has an empty "auths" object; refusing to remove every entry')
-    if len(auths) > MAX_SOURCE_ENTRIES:
-        raise SourceError(f"source {path} has {len(auths)} registries; at most {MAX_SOURCE_ENTRIES} are supported")
-    return {key: _usable_entry(key, entry) for key, entry in auths.items()}
+    if len(view.entries) > MAX_SOURCE_ENTRIES:
+        raise SourceError(f"source {path} has {len(view.entries)} registries; at most {MAX_SOURCE_ENTRIES} "
+                          "are supported")
+    return {key: _usable_entry(view, key) for key in view.entries}
 
 
 def _special_kind(mode: int) -> str:
@@ -246,46 +896,33 @@ def too_many_items(raw: bytes, limit: int = MAX_JSON_ITEMS) -> bool:
     return sum(raw.count(c) for c in (b"{", b"[", b",", b":")) > limit
 
 
-def parse_json(raw: bytes) -> Any:
-    """Parse UTF-8 JSON; None when it is not valid JSON."""
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-
-
-def _usable_entry(key: str, entry: Any) -> Entry:
+def _usable_entry(view: KubeletView, key: str) -> Wanted:
     if not key.strip():
         raise SourceError("source has an empty registry key")
-    if not isinstance(entry, dict):
-        raise SourceError(f"source entry {key!r} is not an object")
-    auth = entry.get("auth")
-    if auth not in (None, ""):
-        if not isinstance(auth, str) or not _auth_decodes(auth):
-            raise SourceError(f"source entry {key!r} has an auth value that is not base64 of user:password")
-        return dict(entry)
-    username, password = entry.get("username"), entry.get("password")
-    if not (isinstance(username, str) and username and isinstance(password, str) and password):
-        raise SourceError(f"source entry {key!r} has no usable credentials (needs auth or username+password)")
-    usable = dict(entry)
-    # skopeo and containerd-style readers only look at `auth`.
-    usable["auth"] = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
-    return usable
-
-
-def _auth_decodes(auth: str) -> bool:
-    # The kubelet accepts padded and unpadded base64 and splits at the first ':'.
-    try:
-        decoded = base64.b64decode(auth + "=" * (-len(auth) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return b":" in decoded
-
-
-def digest(entry: Any) -> str:
-    """Return the sha256 of an entry's canonical JSON (how we recognise a value we wrote)."""
-    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    node = view.value(key)
+    if node.kind != "{":
+        raise SourceError(f"source entry {_shown_key(key)} is not an object")
+    fields = view.fields[key]
+    auth = None
+    if not fields.get("auth"):  # else the reader checked that it decodes to user:password
+        username, password = fields.get("username"), fields.get("password")
+        if not (username and password):
+            raise SourceError(f"source entry {_shown_key(key)} has no usable credentials (needs auth or "
+                              "username+password)")
+        # skopeo and containerd-style readers only look at `auth`.
+        auth = base64.b64encode(f"{username}:{password}".encode("utf-8", "surrogatepass")).decode("ascii")
+    members = node.members or []
+    if any(m.value.kind not in ('"', "n") for m in members):
+        # Other JSON in the entry (the kubelet ignores it): copied byte for byte, as the kubelet read it.
+        data = view.raw[node.start:node.end]
+        if auth is not None:
+            data = data[:-1] + (b"," if members else b"") + b'"auth":' + json.dumps(auth).encode("ascii") + b"}"
+        return data
+    entry: Entry = {m.key: go_string(view.raw[m.value.start + 1:m.value.end - 1])
+                    for m in members if m.value.kind == '"'}  # the kubelet ignores a null field
+    if auth is not None:
+        entry["auth"] = auth
+    return entry
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -444,26 +1081,25 @@ def move_aside(path: str, raw: bytes) -> str:
 # ---------------------------------------------------------------------------------------------- config + state
 
 
-def load_config(root: str) -> Tuple[Optional[Dict[str, Any]], bool]:
-    """Return (config.json document or None if missing/corrupt, existed); a corrupt file is moved aside."""
+def load_config(root: str) -> Tuple[Optional[KubeletView], bool]:
+    """Return (the kubelet's view of config.json, or None if missing or one the kubelet rejects, existed).
+
+    A file the kubelet rejects is copied aside first: the kubelet already ignores it, so writing a valid one
+    in its place loses nothing that was in use, and the copy keeps every byte.
+    """
     path = os.path.join(root, CONFIG_NAME)
     raw = read_regular(path, MAX_CONFIG_BYTES)
     if raw is None:
         return None, False
     if too_many_items(raw):
         raise AgentError(f"{path} has more than {MAX_JSON_ITEMS} JSON items; refusing to rewrite it")
-    document = _parse_config(raw)
-    if document is None:
+    try:
+        return kubelet_view(raw), True
+    except KubeletRejects as err:
         kept = move_aside(path, raw)
-        log("WARNING", "config-corrupt", file=CONFIG_NAME, kept_as=os.path.basename(kept))
-    return document, True
-
-
-def _parse_config(raw: bytes) -> Optional[Dict[str, Any]]:
-    document = parse_json(raw)
-    if not isinstance(document, dict) or not isinstance(document.get("auths", {}), dict):
-        return None
-    return document
+        log("WARNING", "config-corrupt", file=CONFIG_NAME, kept_as=os.path.basename(kept),
+            reason=f"the kubelet cannot read it: {err}")
+        return None, True
 
 
 def new_state(created_config: bool) -> State:
@@ -488,14 +1124,53 @@ def load_state(root: str) -> Optional[State]:
         return None
     if raw is None:
         return None
-    state = None if too_many_items(raw, MAX_STATE_ITEMS) else parse_json(raw)
-    if state_is_valid(state):
+    state = None if too_many_items(raw, MAX_STATE_ITEMS) else _parse_state(raw)
+    if state is not None and state_is_valid(state):
         return state
     kept = move_aside(path, raw)
     log("WARNING", "state-corrupt", file=STATE_NAME, kept_as=os.path.basename(kept),
         reason="not valid JSON" if state is None else "unexpected shape",
         effect="entries with our keys are treated as pre-existing")
     return None
+
+
+def _parse_state(raw: bytes) -> Optional[State]:
+    """Parse our own state file; an older agent's displaced values (parsed JSON, maybe NaN) become displaced_raw."""
+    try:
+        state = json.loads(raw.decode("utf-8"))  # NaN/Infinity: an older agent wrote 1e999 back so; checked below
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    keys = state.get("keys") if isinstance(state, dict) else None
+    for record in (keys.values() if isinstance(keys, dict) else ()):
+        if isinstance(record, dict) and "displaced" in record and "displaced_raw" not in record:
+            record["displaced_raw"] = legacy_text(record.pop("displaced"))
+    return state
+
+
+def legacy_text(value: Any) -> str:
+    """JSON text of a value an older agent kept parsed (any depth; numbers Go can read: no NaN or Infinity)."""
+    out: List[str] = []
+    todo: List[Any] = [value]  # values, and text pieces wrapped in a 1-tuple
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            out.append(item[0])
+        elif isinstance(item, dict):
+            pieces: List[Any] = [("{",)]
+            for index, (key, child) in enumerate(item.items()):
+                pieces += [((", " if index else "") + json.dumps(str(key)) + ": ",), child]
+            todo.extend(reversed(pieces + [("}",)]))
+        elif isinstance(item, list):
+            pieces = [("[",)]
+            for index, child in enumerate(item):
+                pieces += [(", ",), child] if index else [child]
+            todo.extend(reversed(pieces + [("]",)]))
+        elif isinstance(item, float) and not math.isfinite(item):
+            # An older agent read `1e999` as inf (and NaN, which the kubelet never accepted): write Go-readable text.
+            out.append("1e999" if item > 0 else "-1e999" if item < 0 else "null")
+        else:
+            out.append(json.dumps(item))
+    return "".join(out)
 
 
 def _rename_aside(path: str) -> str:
@@ -513,13 +1188,54 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def _is_digest(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
+
+
+def _plain(value: Any, depth_limit: int) -> bool:
+    """True when value nests at most depth_limit deep and holds no NaN or infinity (it must render as JSON)."""
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, (dict, list)):
+            if depth > depth_limit:
+                return False
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            return False
+    return True
+
+
+def _lease_is_valid(lease: Any) -> bool:
+    return lease is None or (isinstance(lease, dict) and isinstance(lease.get("boot"), str) and
+                             _is_number(lease.get("until")) and _is_number(lease.get("seconds")) and
+                             lease["seconds"] > 0)
+
+
+def _displaced_is_valid(text: Any) -> bool:
+    """A displaced entry must be one the kubelet can read back, or restoring it would break config.json."""
+    if not isinstance(text, str):
+        return False
+    try:
+        data = text_bytes(text)
+        entry_fields(data, parse_value(data, 1, depth=2), "displaced")
+    except (UnicodeError, KubeletRejects):
+        return False
+    return True
 
 
 def state_is_valid(state: Any) -> bool:
     """True when state has exactly the shape this agent writes (anything else would crash the reconciler)."""
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        return False
+    if not _plain(state, MAX_STATE_DEPTH):
         return False
     if not isinstance(state.get("created_config"), bool) or not _is_int(state.get("next_seq")):
         return False
@@ -527,10 +1243,10 @@ def state_is_valid(state: Any) -> bool:
     if not (isinstance(agents, dict) and isinstance(keys, dict) and isinstance(abandoned, dict)):
         return False
     for agent in agents.values():
-        expires = agent.get("expires", 0) if isinstance(agent, dict) else None
-        if not (isinstance(agent, dict) and _is_int(agent.get("seq")) and
-                (expires is None or (isinstance(expires, (int, float)) and not isinstance(expires, bool)
-                                     and math.isfinite(expires)))):
+        if not (isinstance(agent, dict) and _is_int(agent.get("seq"))):
+            return False
+        expires = agent.get("expires")  # an older agent's wall-clock lease (ours is always null)
+        if not (expires is None or _is_number(expires)) or not _lease_is_valid(agent.get("lease")):
             return False
     for record in keys.values():
         if not isinstance(record, dict) or not isinstance(record.get("owners"), dict):
@@ -540,136 +1256,179 @@ def state_is_valid(state: Any) -> bool:
             return False
         if not all(_is_digest(d) for d in record["owners"].values()):
             return False
+        if "displaced_raw" in record and not _displaced_is_valid(record["displaced_raw"]):
+            return False
     return all(_is_digest(d) for d in abandoned.values())
-
-
-def render_json(document: Any) -> bytes:
-    """Serialise a document as written on the node."""
-    return (json.dumps(document, indent=2) + "\n").encode("utf-8")
 
 
 def render_state(state: State) -> bytes:
     """Serialise the state compactly; refuse one the next run could not read back."""
-    data = (json.dumps(state, separators=(",", ":")) + "\n").encode("utf-8")
+    data = (json.dumps(state, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
     if len(data) > MAX_STATE_BYTES or too_many_items(data, MAX_STATE_ITEMS):
         raise AgentError(f"the state would exceed {MAX_STATE_BYTES} bytes or {MAX_STATE_ITEMS} JSON items")
     return data
+
+
+# ---------------------------------------------------------------------------------------------- leases
+
+
+def boot_clock() -> Tuple[str, float]:
+    """(this boot's id, seconds on the boot-time clock): shared by every process on the node, never stepped."""
+    try:
+        with open(BOOT_ID_PATH, encoding="ascii", errors="replace") as handle:
+            boot = handle.read(100).strip()
+    except OSError:
+        boot = ""  # not Linux: a reboot is still caught when a lease ends further away than its length
+    # CLOCK_BOOTTIME (Linux; time module since Python 3.7) counts suspend too; monotonic() is the fallback.
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    return boot, (time.clock_gettime(clock) if clock is not None else time.monotonic())
+
+
+def _lease_from_another_boot(lease: Dict[str, Any], boot: str, now: float) -> bool:
+    # The boot-time clock restarts at a reboot: another boot id, or an end further away than the lease is long
+    # (impossible within one boot), means the lease was taken before it.
+    return lease["boot"] != boot or lease["until"] - now > lease["seconds"]
+
+
+def renew(agent: Dict[str, Any], lease: Optional[float], clock: Tuple[str, float]) -> None:
+    """Give agent a lease of `lease` seconds from now (None: never expires), renewed once half of it is used."""
+    agent["expires"] = None  # what an older agent reads: never expires (it does not know "lease")
+    if lease is None:
+        agent.pop("lease", None)
+        return
+    boot, now = clock
+    held = agent.get("lease")
+    # Refresh only when half the lease is used, so an idle loop does not rewrite the state each time.
+    if (held is None or held["seconds"] != lease or _lease_from_another_boot(held, boot, now)
+            or held["until"] - now < lease / 2):
+        agent["lease"] = {"boot": boot, "until": now + lease, "seconds": lease}
 
 
 # ---------------------------------------------------------------------------------------------- reconcile
 
 
 class Reconciler:
-    """Apply one agent's wish (a set of entries, or None to release) to a config document and state."""
+    """Apply one agent's wish (a set of entries, or None to release) to config.json's entries and the state."""
 
-    def __init__(self, state: State, auths: Dict[str, Any], owner: str) -> None:
+    def __init__(self, state: State, node: NodeFile, owner: str) -> None:
         self.state = state
-        self.auths = auths
+        self.node = node
         self.owner = owner
         self.changed: Dict[str, List[str]] = {"added": [], "updated": [], "removed": [], "restored": []}
         self.skipped: List[str] = []
 
-    def run(self, desired: Optional[Dict[str, Entry]], lease: Optional[float], now: float) -> None:
+    def run(self, desired: Optional[Dict[str, Wanted]], lease: Optional[float], clock: Tuple[str, float],
+            wall: float) -> None:
         """Reconcile: expire dead agents, detect hand edits, update ownership, write what we win."""
         wanted = desired or {}
-        self._expire_agents(now, keep=self.owner if desired is not None else None)
+        digests = {key: wanted_digest(entry) for key, entry in wanted.items()}
+        self._expire_agents(clock, wall, keep=self.owner if desired is not None else None)
         if desired is not None:
-            self._register(lease, now)
+            self._register(lease, clock)
         self._detect_hand_edits()
-        self._review_abandoned(wanted)
-        self._update_ownership(wanted)
+        self._review_abandoned(digests)
+        self._update_ownership(digests)
         self._drop_orphans()
-        self._write_wanted(wanted)
+        self._write_wanted(wanted, digests)
         if desired is None:
             self.state["agents"].pop(self.owner, None)
 
-    def _expire_agents(self, now: float, keep: Optional[str]) -> None:
+    def _expire_agents(self, clock: Tuple[str, float], wall: float, keep: Optional[str]) -> None:
         agents = self.state["agents"]
+        boot, now = clock
         for owner, agent in list(agents.items()):
-            expires = agent.get("expires")
-            if owner != keep and expires is not None and expires < now:
+            if owner == keep:
+                continue
+            lease = agent.get("lease")
+            if lease is None:
+                expires = agent.get("expires")  # an older agent's wall-clock lease, honoured as it was
+                ran_out = expires is not None and expires < wall
+            elif _lease_from_another_boot(lease, boot, now):
+                agent["lease"] = {"boot": boot, "until": now + lease["seconds"], "seconds": lease["seconds"]}
+                log("INFO", "lease-rebased", owner=owner, reason="taken before the node restarted",
+                    effect="runs one full lease from now")
+                ran_out = False
+            else:
+                ran_out = lease["until"] < now
+            if ran_out:
                 del agents[owner]
                 log("WARNING", "expire-owner", owner=owner, reason="lease ran out (agent gone without release)")
         for record in self.state["keys"].values():
             for owner in [o for o in record["owners"] if o not in agents and o != keep]:
                 del record["owners"][owner]
 
-    def _register(self, lease: Optional[float], now: float) -> None:
+    def _register(self, lease: Optional[float], clock: Tuple[str, float]) -> None:
         agents = self.state["agents"]
         agent = agents.get(self.owner)
         if agent is None:
             agent = agents[self.owner] = {"seq": self.state["next_seq"], "expires": None}
             self.state["next_seq"] += 1
             log("INFO", "register-owner", owner=self.owner, seq=agent["seq"])
-        if lease is None:
-            agent["expires"] = None
-        elif agent.get("expires") is None or agent["expires"] - now < lease / 2:
-            # Refresh only when half the lease is used, so an idle loop does not rewrite the state each time.
-            agent["expires"] = now + lease
+        renew(agent, lease, clock)
 
     def _detect_hand_edits(self) -> None:
         for key, record in list(self.state["keys"].items()):
-            current = self.auths.get(key)
-            if current is None or digest(current) in record["written"]:
+            current = self.node.digest(key)
+            if current is None or current in record["written"]:
                 continue
             del self.state["keys"][key]
-            self.state["abandoned"][key] = digest(current)
+            self.state["abandoned"][key] = current
             log("WARNING", "hand-edited", key=key, effect="left as edited and no longer managed; "
                 "delete the entry to let the agent manage it again",
-                displaced_value_dropped="yes" if "displaced" in record else "no")
+                displaced_value_dropped="yes" if "displaced_raw" in record else "no")
 
-    def _review_abandoned(self, wanted: Dict[str, Entry]) -> None:
+    def _review_abandoned(self, wanted: Dict[str, str]) -> None:
         abandoned = self.state["abandoned"]
         for key in list(abandoned):
-            current = self.auths.get(key)
-            if current is None or (key in wanted and current == wanted[key]):
+            current = self.node.digest(key)
+            if current is None or current == wanted.get(key):
                 del abandoned[key]
                 if key in wanted:
                     log("INFO", "manage-again", key=key, reason="hand-edited entry was removed or reset")
             elif key in wanted:
                 self.skipped.append(key)
 
-    def _update_ownership(self, wanted: Dict[str, Entry]) -> None:
+    def _update_ownership(self, wanted: Dict[str, str]) -> None:
         keys = self.state["keys"]
         for key, record in keys.items():
             if key not in wanted:
                 record["owners"].pop(self.owner, None)
-        for key, entry in wanted.items():
+        for key, want in wanted.items():
             if key in self.state["abandoned"]:
                 continue
             record = keys.get(key)
             if record is None:
                 record = keys[key] = {"owners": {}, "written": []}
-                if key in self.auths:
-                    record["displaced"] = self.auths[key]
+                if key in self.node:
+                    record["displaced_raw"] = raw_text(self.node.raw_value(key))
                     log("WARNING", "take-over", key=key, effect="pre-existing entry saved, restored on release")
-            record["owners"][self.owner] = digest(entry)
+            record["owners"][self.owner] = want
 
     def _drop_orphans(self) -> None:
         for key, record in list(self.state["keys"].items()):
             if record["owners"]:
                 continue
             del self.state["keys"][key]
-            if "displaced" in record:
-                self.auths[key] = record["displaced"]
+            if "displaced_raw" in record:
+                self.node.set_raw(key, text_bytes(record["displaced_raw"]))
                 self.changed["restored"].append(key)
-            elif self.auths.pop(key, None) is not None:
+            elif self.node.remove(key):
                 self.changed["removed"].append(key)
 
-    def _write_wanted(self, wanted: Dict[str, Entry]) -> None:
+    def _write_wanted(self, wanted: Dict[str, Wanted], digests: Dict[str, str]) -> None:
         for key, entry in wanted.items():
             record = self.state["keys"].get(key)
             if record is None:
                 continue  # abandoned
-            current = self.auths.get(key)
+            current = self.node.digest(key)
             if current is not None and self._winner(record) != self.owner:
                 continue  # a newer agent's value stands
-            if current == entry:
+            if current == digests[key]:
                 continue
             if current is None and record["written"]:
                 log("WARNING", "re-add", key=key, reason="entry was deleted by someone else")
-            self.auths[key] = entry
-            record["written"] = [digest(entry)]
+            self.node.set_entry(key, entry)
+            record["written"] = [digests[key]]
             self.changed["updated" if current is not None else "added"].append(key)
 
     def _winner(self, record: Dict[str, Any]) -> str:
@@ -677,8 +1436,7 @@ class Reconciler:
         return max(record["owners"], key=lambda owner: agents.get(owner, {}).get("seq", 0))
 
 
-def intent_state(old: Optional[State], new: State, auths: Dict[str, Any],
-                 old_auths: Optional[Dict[str, Any]] = None) -> State:
+def intent_state(old: Optional[State], new: State, node: NodeFile) -> State:
     """Return the state to persist before config.json changes: it accepts both the old and new values.
 
     A kill -9 between the two renames then leaves a state under which either file is recognised as ours,
@@ -694,7 +1452,7 @@ def intent_state(old: Optional[State], new: State, auths: Dict[str, Any],
         merged = intent["keys"].setdefault(key, copy.deepcopy(record))
         merged["written"] = sorted(set(merged["written"]) | set(record["written"]))
     for key, record in intent["keys"].items():
-        accepted = {digest(values[key]) for values in (auths, old_auths or {}) if key in values}
+        accepted = {d for d in (node.digest(key), node.original_digest(key)) if d is not None}
         record["written"] = sorted(set(record["written"]) | accepted)
     return intent
 
@@ -712,7 +1470,7 @@ class Outcome:
         self.config = config  # "written", "removed" or "unchanged"
 
 
-def transact(root: str, owner: str, desired: Optional[Dict[str, Entry]], lease: Optional[float]) -> Outcome:
+def transact(root: str, owner: str, desired: Optional[Dict[str, Wanted]], lease: Optional[float]) -> Outcome:
     """Under the lock: read config + state, reconcile, and commit both crash-safely."""
     check_root(root)
     with locked(root):
@@ -721,45 +1479,59 @@ def transact(root: str, owner: str, desired: Optional[Dict[str, Entry]], lease: 
         if desired is None and old_state is None:
             _remove_lock(root)  # nothing was ever registered here: leave no trace
             return Outcome({}, [], 0, "unchanged")
-        config, existed = load_config(root)
+        view, existed = load_config(root)
         state = copy.deepcopy(old_state) if old_state else new_state(created_config=not existed)
         if not existed:
             state["created_config"] = True  # we (re)create config.json: remove it again if it ends empty
-        new_config = copy.deepcopy(config or {})
-        auths = new_config.setdefault("auths", {})
-        reconciler = Reconciler(state, auths, owner)
-        reconciler.run(desired, lease, time.time())
-        if not auths and "auths" not in (config or {}):
-            del new_config["auths"]
-        config_action = _commit(root, old_state, state, new_config, config, existed)
+        node = NodeFile(view)
+        reconciler = Reconciler(state, node, owner)
+        reconciler.run(desired, lease, boot_clock(), time.time())
+        config_action = _commit(root, old_state, state, node, view, existed)
         owned = sum(1 for record in state["keys"].values() if owner in record["owners"])
         return Outcome(reconciler.changed, reconciler.skipped, owned, config_action)
 
 
-def _commit(root: str, old_state: Optional[State], state: State, config: Dict[str, Any],
-            old_config: Optional[Dict[str, Any]], existed: bool) -> str:
-    config_path = os.path.join(root, CONFIG_NAME)
-    state_path = os.path.join(root, STATE_NAME)
-    finished = not state["agents"]
-    remove_config = finished and state.get("created_config") and not config.get("auths") and set(config) <= {"auths"}
-    # old_config is None when config.json is missing or was corrupt (moved aside): both need a write.
-    config_changes = existed if remove_config else config != old_config
-    rendered = render_json(config) if config_changes and not remove_config else b""
+def checked_render(node: NodeFile, before: Optional[KubeletView]) -> Tuple[bytes, KubeletView]:
+    """The bytes to write, once the kubelet's reader has read them back exactly as intended; AgentError if not."""
+    rendered, texts = node.render()
     if len(rendered) > MAX_CONFIG_BYTES:
-        rendered = (json.dumps(config, separators=(",", ":")) + "\n").encode("utf-8")  # indenting made it too big
+        rendered, texts = node.render(compact=True)  # our entries indented would pass the cap
     if len(rendered) > MAX_CONFIG_BYTES or too_many_items(rendered):
         # Never write a file the next run would have to refuse.
         raise AgentError(f"the merged {CONFIG_NAME} would exceed {MAX_CONFIG_BYTES} bytes or {MAX_JSON_ITEMS} "
                          "JSON items; left untouched")
+    try:
+        after = kubelet_view(rendered)
+    except KubeletRejects as err:
+        raise AgentError(f"internal check failed: the kubelet could not read the {CONFIG_NAME} we would write "
+                         f"({err}); left untouched") from None
+    found = {key: rendered[after.value(key).start:after.value(key).end] for key in after.entries}
+    if found != texts or _others(after) != _others(before):
+        raise AgentError(f"internal check failed: the {CONFIG_NAME} we would write does not read back as intended; "
+                         "left untouched")
+    return rendered, after
+
+
+def _commit(root: str, old_state: Optional[State], state: State, node: NodeFile,
+            view: Optional[KubeletView], existed: bool) -> str:
+    config_path = os.path.join(root, CONFIG_NAME)
+    state_path = os.path.join(root, STATE_NAME)
+    finished = not state["agents"]
+    # view is None when config.json is missing or was rejected (copied aside): both need a write.
+    unchanged = view is not None and not node.changed()
+    rendered, after = (view.raw, view) if unchanged and view is not None else checked_render(node, view)
+    remove_config = bool(finished and state.get("created_config") and holds_nothing(after))
+    config_changes = existed if remove_config else not unchanged
     if config_changes:
-        old_auths = old_config.get("auths") if isinstance(old_config, dict) else None
-        intent = intent_state(old_state, state, config.get("auths", {}), old_auths if isinstance(old_auths, dict)
-                              else None)
+        intent = intent_state(old_state, state, node)
         write_atomic(state_path, render_state(intent))
         if remove_config:
             remove_file(config_path)
             log("INFO", "remove-config", file=CONFIG_NAME, reason="created by the agent and holds nothing else")
         else:
+            if not existed and os.path.lexists(os.path.join(root, DOCKERCFG_NAME)):
+                log("WARNING", "dockercfg-shadowed", file=DOCKERCFG_NAME, effect="the kubelet reads it only while "
+                    f"no valid {CONFIG_NAME} exists, so its entries stop being used")
             write_atomic(config_path, rendered)
     if finished:
         remove_file(state_path)
@@ -787,6 +1559,21 @@ def release(root: str, owner: str) -> Outcome:
     return transact(root, owner, None, None)
 
 
+def keep_lease(root: str, owner: str, lease: float) -> None:
+    """After a failed sync: renew a looping agent's lease (it is alive, and its entries must stay); never raises."""
+    with contextlib.suppress(Exception):
+        check_root(root)
+        with locked(root):
+            state = load_state(root)
+            agent = state["agents"].get(owner) if state else None
+            if state is None or agent is None:
+                return
+            before = copy.deepcopy(agent)
+            renew(agent, lease, boot_clock())
+            if agent != before:
+                write_atomic(os.path.join(root, STATE_NAME), render_state(state))
+
+
 # ---------------------------------------------------------------------------------------------- CLI
 
 
@@ -808,7 +1595,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         description=__doc__.splitlines()[0],
         epilog="exit codes: 0 ok; 1 source unreadable or invalid (FIFO, socket, device included); 2 usage error or "
         "kubelet root missing; 3 unsafe target refused (symlink or special file as config.json, state or lock); "
-        "4 other I/O error, or config.json over its size cap (left untouched)",
+        "4 other I/O error, or a merge not written (over a cap, or not read back as intended); 70 internal error",
     )
     parser.add_argument("--source", required=True, help="mounted .dockerconfigjson file")
     parser.add_argument("--kubelet-root", required=True, help="kubelet --root-dir (holds config.json)")
@@ -853,30 +1640,48 @@ def set_ready(path: Optional[str], ready: bool) -> None:
         log("ERROR", "ready-file", file=path, error=err.strerror or str(err))
 
 
+def internal_error(err: BaseException) -> str:
+    """One line for an error nobody foresaw: its type and where, never its message (it could hold a value)."""
+    frames = [frame for frame in traceback.extract_tb(err.__traceback__) if frame.filename == __file__]
+    where = f" at line {frames[-1].lineno}" if frames else ""
+    return f"internal error {type(err).__name__}{where} (a bug: please report it)"
+
+
 def sync_and_report(args: argparse.Namespace, owner: str, lease: Optional[float]) -> int:
-    """Run one sync, log it, update the ready file; return an exit code."""
+    """Run one sync, log it, update the ready file; return an exit code (never raises)."""
     try:
         outcome = sync(args.source, args.kubelet_root, owner, lease)
-    except AgentError as err:
-        log("ERROR", "sync-failed", owner=owner, error=str(err), node_file="left untouched")
+    except Exception as err:  # noqa: BLE001 - a looping agent must outlive any input: one line, and go on
+        if isinstance(err, AgentError):
+            log("ERROR", "sync-failed", owner=owner, error=str(err), node_file="left untouched")
+            code = err.exit_code
+        elif isinstance(err, OSError):
+            log("ERROR", "sync-failed", owner=owner, error=f"{err.strerror or err} ({err.filename})")
+            code = EXIT_IO
+        else:
+            log("ERROR", "sync-failed", owner=owner, error=internal_error(err))
+            code = EXIT_INTERNAL
         set_ready(args.ready_file, False)
-        return err.exit_code
-    except OSError as err:
-        log("ERROR", "sync-failed", owner=owner, error=f"{err.strerror or err} ({err.filename})")
-        set_ready(args.ready_file, False)
-        return EXIT_IO
+        if lease is not None:
+            keep_lease(args.kubelet_root, owner, lease)
+        return code
     _log_outcome("sync", owner, outcome)
     set_ready(args.ready_file, True)
     return EXIT_OK
 
 
 def release_and_report(args: argparse.Namespace, owner: str) -> int:
-    """Release owner's keys at shutdown, log it; return an exit code."""
+    """Release owner's keys at shutdown, log it; return an exit code (never raises)."""
     try:
         outcome = release(args.kubelet_root, owner)
-    except (AgentError, OSError) as err:
-        code = err.exit_code if isinstance(err, AgentError) else EXIT_IO
-        log("ERROR", "release-failed", owner=owner, error=str(err))
+    except Exception as err:  # noqa: BLE001 - one line, whatever went wrong
+        if isinstance(err, AgentError):
+            code, text = err.exit_code, str(err)
+        elif isinstance(err, OSError):
+            code, text = EXIT_IO, f"{err.strerror or err} ({err.filename})"
+        else:
+            code, text = EXIT_INTERNAL, internal_error(err)
+        log("ERROR", "release-failed", owner=owner, error=text)
         return code
     _log_outcome("release", owner, outcome)
     return EXIT_OK
