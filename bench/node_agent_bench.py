@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
-from registry_credentials.model.node_bootstrap import NodeBootstrap, pod_spec
+from registry_credentials.node.settings import NodeBootstrap, pod_spec
 
 AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "tools" / "node_agent.py"
 SIZES = (1, 100, 1000)

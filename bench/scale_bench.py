@@ -85,7 +85,7 @@ def child(kind: str, namespaces: int, registry_count: int) -> Dict[str, float]:
 
     import pulumi_kubernetes  # noqa: F401  (imports are not what we measure)
 
-    from registry_credentials.tools.mockrun import run_program
+    from registry_credentials.cli.mockrun import run_program
 
     asyncio.set_event_loop(asyncio.new_event_loop())
     program = PROGRAMS[kind]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from registry_credentials.model.verify import Target, check_all  # noqa: E402
+from registry_credentials.verify.login import Target, check_all  # noqa: E402
 from support.tls_registry import PASSWORD, USERNAME, running_tls_registry  # noqa: E402
 
 TIMEOUT = 1.0

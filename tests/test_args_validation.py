@@ -5,10 +5,10 @@ import re
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.model.names import check_dns_label, check_dns_subdomain, check_label_value, label_value
-from registry_credentials.model.servers import ServerSyntaxError, normalize_server
-from registry_credentials.model.settings import camel_message, did_you_mean, parse_bool
-from registry_credentials.tools.mockrun import RecordingMocks, run_program
+from registry_credentials.checks.names import check_dns_label, check_dns_subdomain, check_label_value, label_value
+from registry_credentials.credentials.servers import ServerSyntaxError, normalize_server
+from registry_credentials.checks.values import camel_message, did_you_mean, parse_bool
+from registry_credentials.cli.mockrun import RecordingMocks, run_program
 
 PASSWORD = "Pyth0n-API-S3cret"
 REGISTRY = {"server": "r.example.com", "username": "robot", "password": PASSWORD}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_credentials.model.challenge import Challenge, parse_challenge, parse_challenges
+from registry_credentials.verify.challenge import Challenge, parse_challenge, parse_challenges
 
 CASES = [
     ('Basic realm="Registry Realm"', Challenge("basic", {"realm": "Registry Realm"})),

@@ -3,7 +3,7 @@
 import pytest
 
 from registry_credentials import ForeignPullSecrets, RegistryCredentials
-from registry_credentials.tools.mockrun import run_program
+from registry_credentials.cli.mockrun import run_program
 
 SA = "kubernetes:core/v1:ServiceAccount"
 PATCH = "kubernetes:core/v1:ServiceAccountPatch"

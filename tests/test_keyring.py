@@ -1,4 +1,4 @@
-"""Table-driven tests for registry_credentials.model.keyring, built from upstream Go tests and kubernetes.io examples.
+"""Table-driven tests for registry_credentials.credentials.keyring, built from upstream Go tests and kubernetes.io examples.
 
 Every table names its source. Expectations follow the current upstream code (kubelet keyring.go,
 distribution/reference, Go's net/url and path/filepath); where that differs from a Go test's raw
@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import pytest
 
-from registry_credentials.model import keyring
-from registry_credentials.model.keyring import KeyProblem
+from registry_credentials.credentials import keyring
+from registry_credentials.credentials.keyring import KeyProblem
 
 HUB = "https://index.docker.io/v1/"
 SHA = "sha256:" + "f" * 64

@@ -13,9 +13,9 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.model.service_accounts import KEEP, list_owners, live_names, plan_pull_secrets
-from registry_credentials.tools.mockrun import run_program
-from registry_credentials.wiring.component import KEPT_ANNOTATION, UnsafePatchError
+from registry_credentials.service_accounts.pull_secrets import KEEP, list_owners, live_names, plan_pull_secrets
+from registry_credentials.cli.mockrun import run_program
+from registry_credentials.component import KEPT_ANNOTATION, UnsafePatchError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "service_accounts"
 OURS = "pulumi-registry-credentials-test-rc"  # component.field_manager("rc") under the mocks' project and stack

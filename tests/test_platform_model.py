@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_credentials.tools.platform import (
+from registry_credentials.cli.preview import (
     MAX_MANAGER,
     Cluster,
     Platform,

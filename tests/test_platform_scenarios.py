@@ -1,7 +1,7 @@
 """Full program runs on the platform model: preview, up, a second preview that plans nothing, and destroy.
 
 Each scenario runs the real `__main__.py` (or the component) under Pulumi's mock runtime, with the platform model
-(registry_credentials.tools.platform) answering registrations and reads as the engine, pulumi-kubernetes and the API
+(registry_credentials.cli.preview) answering registrations and reads as the engine, pulumi-kubernetes and the API
 server would. See that module for the rules and their upstream sources.
 """
 
@@ -13,9 +13,9 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import RegistryCredentials, render_dockerconfigjson
-from registry_credentials.model.names import label_value
-from registry_credentials.tools.platform import MAX_MANAGER, Platform, PlatformError, ProviderOptions
-from registry_credentials.wiring.component import UnsafePatchError, field_manager
+from registry_credentials.checks.names import label_value
+from registry_credentials.cli.preview import MAX_MANAGER, Platform, PlatformError, ProviderOptions
+from registry_credentials.component import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
 from support.records import plaintext_of, unwrap
 
@@ -309,8 +309,8 @@ def test_named_and_patched_service_accounts():
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_project_stacks_deploy_from_the_readme_precondition(name):
-    from registry_credentials.model.stack_files import load_stack
-    from registry_credentials.tools import render
+    from registry_credentials.config.stack_files import load_stack
+    from registry_credentials.cli import render
     from support.stack import PROJECT_DIR
 
     platform = Platform(materialize_missing=True)

@@ -124,4 +124,4 @@ def test_provider_directory_is_what_the_python_language_host_runs_and_installs()
     (project,) = [(plugin / line).resolve() for line in requirements]
     pyproject = (project / "pyproject.toml").read_text()
     assert re.search(r'^name = "registry-credentials"$', pyproject, re.M)
-    assert (project / "components" / "registry_credentials" / "wiring" / "plugin.py").is_file()
+    assert (project / "components" / "registry_credentials" / "plugin" / "provider.py").is_file()

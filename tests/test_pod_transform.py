@@ -17,7 +17,7 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.proto import callback_pb2, callback_pb2_grpc, resource_pb2
 
 from registry_credentials import ConfigError
-from registry_credentials.wiring.pod_transform import POD_SPEC_PATHS, pull_secret_transform
+from registry_credentials.pod.transform import POD_SPEC_PATHS, pull_secret_transform
 
 NAMES = {"apps": "apps-pull", "batch": "batch-pull", "default": "default-pull"}
 SECRET = "apps-pull"

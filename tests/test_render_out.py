@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from registry_credentials.errors import ConfigError
-from registry_credentials.tools.render import MARKER, Manifest, write
+from registry_credentials.cli.render import MARKER, Manifest, write
 from support.cli import project, run_cli, stack_text
 
 T = "registry-credentials"

@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Tuple
 import pytest
 from pulumi.runtime import rpc
 
-from registry_credentials.tools.mockrun import RecordingMocks
+from registry_credentials.cli.mockrun import RecordingMocks
 from support.records import plaintext_of, unwrap
 from support.stack import run_stack_program
 

@@ -30,7 +30,7 @@ def test_counts_are_plain_and_the_password_is_an_input():
 
 
 def test_constrained_strings_are_enums_and_secrets_are_marked():
-    from registry_credentials.wiring.plugin import RegistryCredentialsProvider
+    from registry_credentials.plugin.provider import RegistryCredentialsProvider
 
     served = json.loads(RegistryCredentialsProvider("0.1.0").schema)
     types = served["types"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_credentials.model.servers import DOCKER_HUB_KEY, ServerSyntaxError, normalize_server
+from registry_credentials.credentials.servers import DOCKER_HUB_KEY, ServerSyntaxError, normalize_server
 
 # (server as written, key, warns)
 CASES = [

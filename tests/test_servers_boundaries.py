@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_credentials.model.servers import ServerSyntaxError, normalize_server
+from registry_credentials.credentials.servers import ServerSyntaxError, normalize_server
 
 # (server, key) at the edges of the port range and of the kubelet's /v1/ /v2/ prefix rule.
 ACCEPTED = [

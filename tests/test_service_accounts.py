@@ -4,9 +4,9 @@ import pulumi
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.model.service_accounts import KEEP, plan_pull_secrets
-from registry_credentials.tools.mockrun import run_program
-from registry_credentials.wiring.component import UnsafePatchError, field_manager
+from registry_credentials.service_accounts.pull_secrets import KEEP, plan_pull_secrets
+from registry_credentials.cli.mockrun import run_program
+from registry_credentials.component import UnsafePatchError, field_manager
 from support.records import manifest_bodies, unwrap, validate_strict
 
 SA = "kubernetes:core/v1:ServiceAccount"
@@ -195,7 +195,7 @@ BAD = [
 
 @pytest.mark.parametrize("namespace, message", BAD, ids=[m for _, m in BAD])
 def test_bad_service_account_settings_register_nothing(namespace, message):
-    from registry_credentials.tools.mockrun import RecordingMocks
+    from registry_credentials.cli.mockrun import RecordingMocks
 
     mocks = RecordingMocks()
     with pytest.raises(ConfigError) as raised:

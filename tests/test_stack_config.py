@@ -4,7 +4,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import ConfigError
-from registry_credentials.tools.mockrun import RecordingMocks
+from registry_credentials.cli.mockrun import RecordingMocks
 from support.records import plaintext_of
 from support.stack import run_stack_program
 

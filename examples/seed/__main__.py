@@ -5,7 +5,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from registry_credentials import RegistryCredentials
-from registry_credentials.wiring.stack_config import load_args
+from registry_credentials.config.reader import load_args
 
 PRIVATE_NGINX = "harbor.dev.example.com/library/nginx:1.27"
 

@@ -19,9 +19,9 @@ from typing import Any, List, Mapping, Optional, Sequence
 import pulumi
 
 from ..errors import ConfigError
-from ..model.dockerconfig import Checked, check_registries
-from ..model.verify import DEFAULT_TIMEOUT, REJECTED, Target, check_all
-from ..model.verify_settings import (
+from ..credentials.dockerconfig import Checked, check_registries
+from .login import DEFAULT_TIMEOUT, REJECTED, Target, check_all
+from .settings import (
     CAMEL,
     FAIL,
     OFF,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import ConfigError
-from .names import check_dns_label, check_dns_subdomain, check_label_value, has_control_chars
-from .settings import NODE_KEYS, TOLERATION_KEYS, check_bool, check_known
+from ..checks.names import check_dns_label, check_dns_subdomain, check_label_value, has_control_chars
+from ..checks.values import NODE_KEYS, TOLERATION_KEYS, check_bool, check_known
 
 AGENT_PATH = Path(__file__).parents[1] / "tools" / "node_agent.py"
 DEFAULT_IMAGE = "python:3.13-alpine"

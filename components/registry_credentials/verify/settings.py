@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from .dockerconfig import Entry
-from .settings import check_choice
-from .verify import REJECTED, UNREACHABLE, Result, Target
+from ..credentials.dockerconfig import Entry
+from ..checks.values import check_choice
+from .login import REJECTED, UNREACHABLE, Result, Target
 
 WARN, FAIL, OFF = "warn", "fail", "off"
 DEFAULT_MODE = WARN

@@ -4,8 +4,8 @@ from typing import Any, Callable, Collection, Generator, Mapping, Optional, Sequ
 
 import pulumi
 
-from ..model.coverage import pod_spec_images, uncovered
-from .pod_transform import POD_SPEC_PATHS, _drive_async, _drive_sync, _namespace, _NeedsAwait, _open
+from ..credentials.coverage import pod_spec_images, uncovered
+from .transform import POD_SPEC_PATHS, _drive_async, _drive_sync, _namespace, _NeedsAwait, _open
 
 
 def image_check_transform(

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from .names import has_control_chars
+from ..checks.names import has_control_chars
 from .servers import ServerSyntaxError, normalize_server
-from .settings import REGISTRY_KEYS, check_bool, check_choice, did_you_mean
+from ..checks.values import REGISTRY_KEYS, check_bool, check_choice, did_you_mean
 
 MAX_SECRET_BYTES = 1024 * 1024
 """The API server rejects a Secret whose decoded data adds up to more than this (core/v1 MaxSecretSize)."""

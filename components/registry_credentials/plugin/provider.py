@@ -13,7 +13,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
 from ..errors import ConfigError
-from .component import TYPE_TOKEN, RegistryCredentials
+from ..component import TYPE_TOKEN, RegistryCredentials
 from .engine_inputs import plain_inputs
 
 PACKAGE = "registry-credentials"

@@ -13,9 +13,9 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from ..errors import ConfigError
-from ..model.names import check_dns_subdomain, has_control_chars
-from ..model.node_bootstrap import check_node_bootstrap
-from ..model.settings import (
+from ..checks.names import check_dns_subdomain, has_control_chars
+from ..node.settings import check_node_bootstrap
+from ..checks.values import (
     BOOLEANS,
     CHOICES,
     NAMESPACE_KEYS,
@@ -29,9 +29,9 @@ from ..model.settings import (
     parse_bool,
     shown_key,
 )
-from ..model.stack_files import PLACEHOLDER, StackConfig
-from .args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCredentialsArgs
-from .validation import check_namespace_args, check_registry_args
+from .stack_files import PLACEHOLDER, StackConfig
+from ..args import NamespaceArgs, NodeBootstrapArgs, RegistryArgs, RegistryCredentialsArgs
+from .checker import check_namespace_args, check_registry_args
 
 
 def password_command(name: str) -> str:
@@ -103,8 +103,8 @@ class FileValues:
 
 def load_args(config: pulumi.Config) -> RegistryCredentialsArgs:
     """Build the component's args from stack config; passwords come only from the secret `passwords` object."""
-    from .component import reported_at_preview  # the component imports pulumi_kubernetes; only the program needs it
-    from .verify_program import precheck  # the login check runs while the plaintext is at hand
+    from ..component import reported_at_preview  # the component imports pulumi_kubernetes; only the program needs it
+    from ..verify.program import precheck  # the login check runs while the plaintext is at hand
 
     with reported_at_preview():
         args = read_args(PulumiValues(config))

@@ -9,11 +9,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..errors import ConfigError
-from ..model.dockerconfig import encode_secret_data, render_entries
-from ..model.keyring import diagnose_keys
-from ..model.names import check_dns_subdomain, label_value
-from ..model.node_bootstrap import (
+from .errors import ConfigError
+from .credentials.dockerconfig import encode_secret_data, render_entries
+from .credentials.keyring import diagnose_keys
+from .checks.names import check_dns_subdomain, label_value
+from .node.settings import (
     AGENT_ANNOTATION,
     PRIVILEGED_LABELS,
     ROLLOUT_ANNOTATION,
@@ -25,7 +25,7 @@ from ..model.node_bootstrap import (
     selector_labels,
     update_strategy,
 )
-from ..model.service_accounts import (
+from .service_accounts.pull_secrets import (
     KEEP,
     PullSecretPlan,
     field_of,
@@ -35,10 +35,10 @@ from ..model.service_accounts import (
     plan_pull_secrets,
 )
 from .args import NamespaceArgs, RegistryCredentialsArgs
-from .image_check import image_check_transform
-from .pod_transform import pull_secret_transform
-from .validation import check_args_keys, check_namespace_args, check_registry_args
-from .verify_program import prepare as prepare_verification
+from .pod.image_check import image_check_transform
+from .pod.transform import pull_secret_transform
+from .config.checker import check_args_keys, check_namespace_args, check_registry_args
+from .verify.program import prepare as prepare_verification
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
 INSTANCE_LABEL = "app.kubernetes.io/instance"

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
 from ..errors import ConfigError
-from ..model.dockerconfig import check_registries
-from ..model.verify import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
-from ..model.verify_settings import CAMEL, OFF, SNAKE, arg_spelling, registry_settings, targets
+from ..credentials.dockerconfig import check_registries
+from .login import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
+from .settings import CAMEL, OFF, SNAKE, arg_spelling, registry_settings, targets
 
 EXIT = {ACCEPTED: 0, REJECTED: 1, UNREACHABLE: 3}
 """Exit codes; 2 is a usage error (argparse and ConfigError)."""

@@ -38,7 +38,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from .challenge import Challenge, parse_challenges
-from .servers import DOCKER_HUB_KEY
+from ..credentials.servers import DOCKER_HUB_KEY
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"

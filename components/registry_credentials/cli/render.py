@@ -14,9 +14,9 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from ..errors import ConfigError
-from ..model.stack_files import PLACEHOLDER, StackConfig, object_value
+from ..config.stack_files import PLACEHOLDER, StackConfig, object_value
 from .mockrun import Record, Run
-from .platform import Platform, run_on_platform
+from .preview import Platform, run_on_platform
 
 _TOP_KEYS = ("apiVersion", "kind", "metadata")
 # Registration order is asynchronous; sort into the order an apply needs (namespaces first, workloads last).

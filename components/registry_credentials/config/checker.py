@@ -6,10 +6,10 @@ from typing import Any, List, Mapping, Sequence, cast
 import pulumi
 
 from ..errors import ConfigError
-from ..model.dockerconfig import Checked, check_registries, render_entries
-from ..model.names import check_dns_label, check_dns_subdomain, check_unique
-from ..model.settings import ARGS_KEYS, NAMESPACE_KEYS, check_bool, check_choice, check_known
-from .args import NamespaceArgs
+from ..credentials.dockerconfig import Checked, check_registries, render_entries
+from ..checks.names import check_dns_label, check_dns_subdomain, check_unique
+from ..checks.values import ARGS_KEYS, NAMESPACE_KEYS, check_bool, check_choice, check_known
+from ..args import NamespaceArgs
 
 
 def check_registry_args(registries: Any) -> Checked:

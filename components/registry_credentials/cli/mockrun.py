@@ -203,7 +203,7 @@ def run_program(
     mocks = mocks if mocks is not None else RecordingMocks(live, run_transforms=run_transforms)
     monitor = mocks.make_monitor()
     capture = _Capture()
-    logger = logging.getLogger(f"registry_credentials.tools.mockrun.{id(capture)}")
+    logger = logging.getLogger(f"registry_credentials.cli.mockrun.{id(capture)}")
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
     logger.addHandler(capture)

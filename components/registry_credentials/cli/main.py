@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import ConfigError
-from ..model.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
-from .verify_cli import add_parser as add_verify_parser
+from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
+from ..verify.cli import add_parser as add_verify_parser
 
 EXIT_OK = 0
 """Success; for explain: every image would be pulled with a configured credential."""
@@ -82,8 +82,8 @@ def _render(args: argparse.Namespace) -> int:
 
 def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[str, str]]:
     """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
-    from ..model.dockerconfig import check_registries
-    from ..wiring.stack_config import FileValues, read_args
+    from ..credentials.dockerconfig import check_registries
+    from ..config.reader import FileValues, read_args
 
     config = _stack(args)
     # The program's own reader and checks, without the passwords: explain never needs them.
@@ -119,8 +119,8 @@ def _one_line(text: str) -> str:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from ..model.coverage import explain, is_fallback
-    from ..model.keyring import diagnose_keys
+    from ..credentials.coverage import explain, is_fallback
+    from ..credentials.keyring import diagnose_keys
 
     pod, node, about = _stack_keys(args) if args.stack else ([], [], {})
     pod += args.key or []
