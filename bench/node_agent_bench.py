@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from registry_credentials.node.settings import NodeBootstrap, pod_spec
 
-AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "tools" / "node_agent.py"
+AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "node" / "agent.py"
 SIZES = (1, 100, 1000)
 
 

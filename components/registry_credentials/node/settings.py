@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..checks.names import check_dns_label, check_dns_subdomain, check_label_value, has_control_chars
 from ..checks.values import NODE_KEYS, TOLERATION_KEYS, check_bool, check_known
 
-AGENT_PATH = Path(__file__).parents[1] / "tools" / "node_agent.py"
+AGENT_PATH = Path(__file__).with_name("agent.py")
 DEFAULT_IMAGE = "python:3.13-alpine"
 DEFAULT_NAMESPACE = "registry-credentials-node"
 DEFAULT_NAME = "registry-credentials-node-agent"
