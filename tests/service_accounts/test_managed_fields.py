@@ -1,6 +1,6 @@
 """Ownership of `imagePullSecrets` from live ServiceAccounts shaped like a real API server's, managedFields included.
 
-Fixtures in tests/fixtures/service_accounts/ each carry `_sources`: where their shape comes from (the Kubernetes
+Fixtures in tests/service_accounts/fixtures/ each carry `_sources`: where their shape comes from (the Kubernetes
 server-side-apply docs and API reference, a real API server dump, kubectl's field manager names). Every fixture
 mixes managers that own the list with managers that own other fields (the controller-manager's `secrets`,
 kubectl's last-applied annotation), so a filter that counts every manager as an owner fails here.
@@ -17,7 +17,7 @@ from registry_credentials.service_accounts.pull_secrets import KEEP, list_owners
 from registry_credentials.cli.mockrun import run_program
 from registry_credentials.component import KEPT_ANNOTATION, UnsafePatchError
 
-FIXTURES = Path(__file__).parent / "fixtures" / "service_accounts"
+FIXTURES = Path(__file__).parent / "fixtures"
 OURS = "pulumi-registry-credentials-test-rc"  # component.field_manager("rc") under the mocks' project and stack
 SA = "kubernetes:core/v1:ServiceAccount"
 PATCH = "kubernetes:core/v1:ServiceAccountPatch"

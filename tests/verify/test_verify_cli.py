@@ -141,7 +141,7 @@ def test_secret_password_missing_from_config_json_is_a_usage_error():
 
 def test_other_commands_accept_the_verify_settings_in_stack_files(tmp_path):
     """explain and render read stacks/Pulumi.<stack>.yaml: caFile, insecure and verify must not be 'unknown'."""
-    project = Path(__file__).resolve().parents[1]
+    project = Path(__file__).resolve().parents[2]
     (tmp_path / "stacks").mkdir()
     for name in ("Pulumi.yaml", "__main__.py"):
         (tmp_path / name).write_text((project / name).read_text())

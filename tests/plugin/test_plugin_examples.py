@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Set
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "provider" / "schema.json").read_text())
 TOKEN = "registry-credentials:index:RegistryCredentials"
 RESOURCE = SCHEMA["resources"][TOKEN]
