@@ -3,7 +3,7 @@
 import pulumi
 
 from registry_credentials import RegistryCredentials
-from registry_credentials.config.reader import load_args
+from registry_credentials.stack_config import load_args
 
 credentials = RegistryCredentials("registry-credentials", load_args(pulumi.Config()))
 

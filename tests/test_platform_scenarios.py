@@ -15,7 +15,7 @@ from pulumi.runtime import rpc
 from registry_credentials import RegistryCredentials, render_dockerconfigjson
 from registry_credentials.checks.names import label_value
 from registry_credentials.cli.preview import MAX_MANAGER, Platform, PlatformError, ProviderOptions
-from registry_credentials.component import UnsafePatchError, field_manager
+from registry_credentials.service_accounts.resources import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
 from support.records import plaintext_of, unwrap
 

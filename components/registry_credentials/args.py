@@ -1,32 +1,19 @@
 """Typed arguments of the RegistryCredentials component (TypedDicts, as Pulumi's schema inference expects)."""
 
-from enum import Enum
 from typing import Mapping, Sequence, TypedDict
 
 import pulumi
 from typing_extensions import NotRequired
 
+# Constrained strings are `str` Enums, each in the folder that owns its setting: the plugin's schema analyzer turns
+# them into schema enums, and a member equals its text, so callers and stack config keep passing plain "fail".
+from .service_accounts.settings import ForeignPullSecrets
+from .verify.settings import VerifyMode
 
-# Constrained strings are `str` Enums: the analyzer turns them into schema enums (Literal and Union are rejected), and
-# a str Enum member equals its value, so Python callers and stack config keep passing plain "fail"/"keep".
-class ForeignPullSecrets(str, Enum):
-    """What to do when a patched ServiceAccount already lists pull secrets someone else set."""
-
-    FAIL = "fail"
-    """Stop with an explanation (default): adding ours would take ownership of their entries."""
-    KEEP = "keep"
-    """Keep their entries, force ownership of the list, and retain the patch on destroy."""
-
-
-class VerifyMode(str, Enum):
-    """What the preview does when a registry rejects the credentials (checked as the OCI Distribution Spec says)."""
-
-    WARN = "warn"
-    """One preview warning per registry that rejects them (default)."""
-    FAIL = "fail"
-    """Fail the run before any resource changes; an unreachable registry stays a warning."""
-    OFF = "off"
-    """Do not check."""
+__all__ = [
+    "ForeignPullSecrets", "NamespaceArgs", "NodeBootstrapArgs", "RegistryArgs", "RegistryCredentialsArgs",
+    "TolerationArgs", "VerifyMode",
+]
 
 
 class RegistryArgs(TypedDict):

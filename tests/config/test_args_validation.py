@@ -7,7 +7,8 @@ import pytest
 from registry_credentials import ConfigError, RegistryCredentials
 from registry_credentials.checks.names import check_dns_label, check_dns_subdomain, check_label_value, label_value
 from registry_credentials.credentials.servers import ServerSyntaxError, normalize_server
-from registry_credentials.checks.values import camel_message, did_you_mean, parse_bool
+from registry_credentials.checks.spelling import Spelling
+from registry_credentials.checks.values import STACK, did_you_mean
 from registry_credentials.cli.mockrun import RecordingMocks, run_program
 
 PASSWORD = "Pyth0n-API-S3cret"
@@ -120,13 +121,13 @@ def test_server_syntax_matches_the_whole_string(server):
 @pytest.mark.parametrize("value, expected", [(True, True), (False, False), ("true", True), ("FALSE", False),
                                              ("True", True), ("fAlSe", False)])
 def test_parse_bool_accepts_booleans_and_true_false_text(value, expected):
-    assert parse_bool("x", value) is expected
+    assert STACK.on_off("x", value) is expected
 
 
 @pytest.mark.parametrize("value", ["off", "no", "yes", "on", "1", "0", "", " true", 1, 0, None, [], "t"])
 def test_parse_bool_refuses_everything_else(value):
     with pytest.raises(ConfigError, match=r"^x: must be true or false, not "):
-        parse_bool("x", value)
+        STACK.on_off("x", value)
 
 
 @pytest.mark.parametrize("word, choices, hint", [
@@ -139,7 +140,7 @@ def test_did_you_mean(word, choices, hint):
 
 
 def test_camel_message_rewrites_setting_names_but_not_quoted_values():
-    assert camel_message("namespaces[0].patch_service_accounts[1]: 'max_surge' is not valid") == \
+    assert Spelling.CAMEL.path("namespaces[0].patch_service_accounts[1]: 'max_surge' is not valid") == \
         "namespaces[0].patchServiceAccounts[1]: 'max_surge' is not valid"
 
 

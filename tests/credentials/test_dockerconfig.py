@@ -11,7 +11,8 @@ from typing import Dict, Optional
 import pytest
 
 from registry_credentials.errors import ConfigError
-from registry_credentials.credentials.dockerconfig import MAX_SECRET_BYTES, render_dockerconfigjson
+from registry_credentials.credentials.dockerconfig import MAX_SECRET_BYTES
+from registry_credentials.credentials.registries import render_dockerconfigjson
 
 # (server, username, password, email): each row is run through kubectl and through our renderer.
 KUBECTL_CASES = [

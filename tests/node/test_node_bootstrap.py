@@ -6,7 +6,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.node.settings import AGENT_PATH
+from support.agent import AGENT
 from registry_credentials.cli.mockrun import RecordingMocks, run_program
 from support.records import manifest_bodies, plaintext_of, unwrap, validate_strict
 
@@ -52,7 +52,7 @@ def test_given_namespace_is_not_created():
 def test_agent_script_comes_from_a_configmap_and_rolls_the_pods_when_it_changes():
     run = build()
     (config_map,) = run.of_type("kubernetes:core/v1:ConfigMap")
-    script = AGENT_PATH.read_text()
+    script = AGENT.read_text()
     assert config_map.inputs["data"] == {"node_agent.py": script}
     annotations = daemonset(run)["spec"]["template"]["metadata"]["annotations"]
     assert annotations["registry-credentials.pulumi.com/agent-sha256"] == hashlib.sha256(script.encode()).hexdigest()

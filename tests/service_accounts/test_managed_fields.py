@@ -13,9 +13,12 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.service_accounts.pull_secrets import KEEP, list_owners, live_names, plan_pull_secrets
 from registry_credentials.cli.mockrun import run_program
-from registry_credentials.component import KEPT_ANNOTATION, UnsafePatchError
+from registry_credentials.service_accounts.pull_secrets import list_owners, live_names, plan_pull_secrets
+from registry_credentials.service_accounts.resources import KEPT_ANNOTATION, UnsafePatchError
+from registry_credentials.service_accounts.settings import ForeignPullSecrets
+
+KEEP = ForeignPullSecrets.KEEP
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OURS = "pulumi-registry-credentials-test-rc"  # component.field_manager("rc") under the mocks' project and stack

@@ -4,10 +4,13 @@ import pulumi
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
-from registry_credentials.service_accounts.pull_secrets import KEEP, plan_pull_secrets
 from registry_credentials.cli.mockrun import run_program
-from registry_credentials.component import UnsafePatchError, field_manager
+from registry_credentials.service_accounts.pull_secrets import plan_pull_secrets
+from registry_credentials.service_accounts.resources import UnsafePatchError, field_manager
+from registry_credentials.service_accounts.settings import ForeignPullSecrets
 from support.records import manifest_bodies, unwrap, validate_strict
+
+KEEP = ForeignPullSecrets.KEEP
 
 SA = "kubernetes:core/v1:ServiceAccount"
 PATCH = "kubernetes:core/v1:ServiceAccountPatch"

@@ -118,7 +118,7 @@ USAGE = [
     (["--stack", "dev", "--config-json", "/nonexistent.json"], "cannot read /nonexistent.json"),
     (["--server", "r.example.com", "--username", "u", "--password-stdin", "--timeout", "0"], "at most 600"),
     (["--server", "r.example.com", "--username", "u", "--password-stdin", "--ca-file", "/no/ca.pem"],
-     "registries[0].ca_file: /no/ca.pem is not a readable file"),
+     "registries[0] (r.example.com).ca_file: /no/ca.pem is not a readable file"),
     (["--server", "hub docker", "--username", "u", "--password-stdin"], "server: cannot be parsed"),
 ]
 

@@ -57,12 +57,14 @@ def label_value(text: str) -> str:
 
 
 def check_unique(field: str, values: "list[str]") -> None:
-    """Raise ConfigError naming the first value listed twice."""
-    seen = set()
+    """Raise ConfigError naming every value listed twice."""
+    seen, twice = set(), []
     for value in values:
-        if value in seen:
-            raise ConfigError(f"{field}: {value!r} is listed twice; list each one once")
+        if value in seen and value not in twice:
+            twice.append(value)
         seen.add(value)
+    if twice:
+        raise ConfigError(*(f"{field}: {value!r} is listed twice; list each one once" for value in twice))
 
 
 def has_control_chars(value: str) -> bool:

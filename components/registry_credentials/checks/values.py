@@ -1,86 +1,22 @@
-"""Every setting the component knows, in one table per level: stack-config spelling (camelCase) -> args (snake_case).
+"""Checks every setting uses: known keys with a "did you mean", on/off values, fixed choices, printable text.
 
-Add a setting here and both the stack-config reader and the Python args accept it, with the same
-"did you mean" hint for typos. Pure: no Pulumi.
+Pure: no Pulumi.
 """
 
 import difflib
-import re
-from typing import Any, Iterable, Mapping, Optional
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable, Mapping, Optional, Type, TypeVar
 
 from ..errors import ConfigError
+from .spelling import Spelling
 
-# Top-level stack config keys in the project's namespace (`registry-credentials:<key>`).
-STACK_KEYS = {
-    "registries": "registries",
-    "passwords": "passwords",
-    "namespaces": "namespaces",
-    "secretName": "secret_name",
-    "nodeBootstrap": "node_bootstrap",
-    "verify": "verify",
-}
-# RegistryCredentialsArgs (the Python API); `passwords` exists only in stack config.
-ARGS_KEYS = {camel: snake for camel, snake in STACK_KEYS.items() if camel != "passwords"}
-REGISTRY_KEYS = {
-    "name": "name",  # stack config only: names the registry's entry in `passwords`
-    "server": "server",
-    "username": "username",
-    "password": "password",
-    "email": "email",
-    "verify": "verify",
-    "caFile": "ca_file",
-    "insecure": "insecure",
-}
-NAMESPACE_KEYS = {
-    "name": "name",
-    "create": "create",
-    "defaultServiceAccount": "default_service_account",
-    "serviceAccounts": "service_accounts",
-    "patchServiceAccounts": "patch_service_accounts",
-    "foreignPullSecrets": "foreign_pull_secrets",
-}
-NODE_KEYS = {
-    "enabled": "enabled",
-    "namespace": "namespace",
-    "createNamespace": "create_namespace",
-    "name": "name",
-    "image": "image",
-    "kubeletRootDir": "kubelet_root_dir",
-    "intervalSeconds": "interval_seconds",
-    "maxSurge": "max_surge",
-    "tolerations": "tolerations",
-    "nodeSelector": "node_selector",
-    "priorityClassName": "priority_class_name",
-}
-# Tolerations are Kubernetes objects: the PodSpec spelling is accepted in both places.
-TOLERATION_KEYS = {
-    "key": "key",
-    "operator": "operator",
-    "value": "value",
-    "effect": "effect",
-    "tolerationSeconds": "toleration_seconds",
-}
-# On/off settings, by snake_case name, per level. Stack config may spell them as YAML booleans or "true"/"false".
-BOOLEANS = {"insecure", "create", "default_service_account", "enabled", "create_namespace"}
-# Settings with a fixed set of values (plain strings, or a str Enum from args.py).
-CHOICES = {
-    "verify": ("warn", "fail", "off"),
-    "foreign_pull_secrets": ("fail", "keep"),
-}
-
-_SNAKE_TO_CAMEL = {
-    snake: camel
-    for table in (STACK_KEYS, REGISTRY_KEYS, NAMESPACE_KEYS, NODE_KEYS, TOLERATION_KEYS)
-    for camel, snake in table.items()
-    if camel != snake
-}
-_SNAKE_WORD = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
-_QUOTED = re.compile(r"('(?:[^'\\]|\\.)*')")
+E = TypeVar("E", bound=Enum)
 
 
-def shown_key(key: Any) -> str:
-    """A key as the user wrote it, unless it holds characters that would break the message line (then repr)."""
-    return key if isinstance(key, str) and key.isprintable() else repr(key)
+def shown(value: Any) -> str:
+    """Text as the user wrote it, unless it holds characters that would break a message or output line (then repr)."""
+    return value if isinstance(value, str) and value.isprintable() else repr(value)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -94,49 +30,62 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def check_known(where: str, item: Mapping[str, Any], allowed: Iterable[str], separator: str = ".") -> None:
-    """Refuse the first unknown key of `item`, naming it under `where` with the closest allowed spelling."""
-    allowed = list(allowed)
-    for key in item:
-        if key not in allowed:
-            raise ConfigError(
-                f"{where}{separator}{shown_key(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
-                f"allowed: {', '.join(sorted(allowed))}"
-            )
+def check_known(where: str, item: Mapping[Any, Any], allowed: Iterable[str], separator: str = ".") -> None:
+    """Refuse every unknown key of `item`, each named under `where` with the closest allowed spelling."""
+    allowed = sorted(allowed)
+    unknown = [key for key in item if key not in allowed]
+    if unknown:
+        raise ConfigError(*(
+            f"{where}{separator}{shown(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
+            f"allowed: {', '.join(allowed)}"
+            for key in unknown
+        ))
 
 
-def parse_bool(field: str, value: Any) -> bool:
-    """A YAML boolean, or the text true/false in any case; anything else is refused (never truthiness)."""
-    # Pulumi's typed getters: Python's Config.get_bool takes exactly "true"/"True"/"false"/"False" and raises
-    # ConfigTypeError otherwise (sdk/python/lib/pulumi/config.py _get_bool); Go's config.GetBool uses
-    # cast.ToBool -> strconv.ParseBool ("1", "t", "TRUE", ...). Any case of true/false covers both spellings
-    # people write; "1"/"t"/"yes" are refused because YAML readers and the two SDKs disagree on them.
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ConfigError(f"{field}: must be true or false, not {value!r}")
+@dataclass(frozen=True)
+class Source:
+    """Where a configuration comes from: how its settings are spelled, and how an on/off value may be written."""
+
+    spelling: Spelling
+    text_booleans: bool
+    """Stack config: the text true/false counts too (Pulumi stores `--type bool` values and YAML 1.2 differently)."""
+    null_is_unset: bool = True
+    """The Python API: None means "not set". In stack config a key written with no value (`enabled:`) is refused."""
+    named_passwords: bool = False
+    """Stack config: registries have a `name`, and their passwords live in the secret `passwords` object, whose
+    reader (config.reader) checks them."""
+    passwords_known: bool = True
+    """False for `explain`, which reads stack config without passwords."""
+
+    def name(self, setting: str) -> str:
+        """A setting's snake_case name as this source spells it."""
+        return self.spelling(setting)
+
+    def on_off(self, field: str, value: Any) -> Optional[bool]:
+        """An on/off setting: None when unset; never truthiness, so "false" can never switch anything on."""
+        if isinstance(value, bool) or (value is None and self.null_is_unset):
+            return value
+        # Pulumi's typed getters: Python's Config.get_bool takes exactly "true"/"True"/"false"/"False" and raises
+        # ConfigTypeError otherwise (sdk/python/lib/pulumi/config.py _get_bool); Go's config.GetBool uses
+        # cast.ToBool -> strconv.ParseBool ("1", "t", "TRUE", ...). Any case of true/false covers both spellings
+        # people write; "1"/"t"/"yes" are refused because YAML readers and the two SDKs disagree on them.
+        if self.text_booleans:
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ConfigError(f"{field}: must be true or false, not {value!r}")
+        raise ConfigError(f"{field}: must be True or False, not {value!r}")
 
 
-def check_bool(field: str, value: Any) -> Optional[bool]:
-    """For the Python API: only real booleans (or None for unset), so "false" can never switch something on."""
-    if value is None or isinstance(value, bool):
-        return value
-    raise ConfigError(f"{field}: must be True or False, not {value!r}")
+ARGS = Source(Spelling.SNAKE, text_booleans=False)
+"""The Python API (and the plugin, whose inputs the SDK hands over in snake_case)."""
+STACK = Source(Spelling.CAMEL, text_booleans=True, null_is_unset=False, named_passwords=True)
+"""Stack config (`stacks/Pulumi.<stack>.yaml`), as the stack program and the offline CLIs read it."""
 
 
-def check_choice(field: str, value: Any, name: str) -> str:
-    """A value of one of CHOICES[name] (a str Enum member counts as its value)."""
-    choices = CHOICES[name]
+def check_choice(field: str, value: Any, choices: Type[E]) -> E:
+    """A value of a str Enum (a member counts as its text): the member, or ConfigError naming the choices."""
     text = getattr(value, "value", value)
-    if not isinstance(text, str) or text not in choices:
-        raise ConfigError(f"{field}: must be one of {', '.join(choices)}, not {text!r}")
-    return text
-
-
-def camel_message(message: str) -> str:
-    """Rewrite the snake_case setting names in a message to the stack-config spelling (quoted values untouched)."""
-    parts = _QUOTED.split(message)
-    for index in range(0, len(parts), 2):
-        parts[index] = _SNAKE_WORD.sub(lambda m: _SNAKE_TO_CAMEL.get(m.group(0), m.group(0)), parts[index])
-    return "".join(parts)
+    for member in choices:
+        if member.value == text:
+            return member
+    raise ConfigError(f"{field}: must be one of {', '.join(m.value for m in choices)}, not {text!r}")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..checks.values import shown
 from ..errors import ConfigError
 from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
 from ..verify.cli import add_parser as add_verify_parser
@@ -82,19 +83,16 @@ def _render(args: argparse.Namespace) -> int:
 
 def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[str, str]]:
     """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
-    from ..credentials.dockerconfig import check_registries
-    from ..config.reader import FileValues, read_args
+    from ..config.reader import FileValues, read_plan
 
     config = _stack(args)
     # The program's own reader and checks, without the passwords: explain never needs them.
-    stack_args = read_args(FileValues(config), require_passwords=False)
-    registries = list(stack_args["registries"])
+    plan = read_plan(FileValues(config), require_passwords=False)
     names = [r.get("name") for r in (json.loads(config.values[config.full_key("registries")]))]
-    checked = check_registries(registries, passwords_known=False)
-    about = {e.key: f"registry {names[e.index]}, user {e.username}" for e in checked.entries}
-    keys = [e.key for e in checked.entries]
-    node = stack_args.get("node_bootstrap") or {}
-    return keys, (keys if node.get("enabled") else []), about
+    entries = plan.registries.entries
+    about = {e.key: f"registry {names[e.index]}, user {e.username}" for e in entries}
+    keys = [e.key for e in entries]
+    return keys, (keys if plan.node_enabled else []), about
 
 
 def _node_file_keys(path: str) -> List[str]:
@@ -107,11 +105,6 @@ def _node_file_keys(path: str) -> List[str]:
     if not isinstance(auths, dict):
         raise ConfigError(f"--node-file {path}: expected a docker config.json, {{\"auths\": {{...}}}}")
     return list(auths)
-
-
-def _shown(text: str) -> str:
-    # Arguments and file contents are untrusted: a newline in an image or key must not forge output lines.
-    return text if text.isprintable() else repr(text)
 
 
 def _one_line(text: str) -> str:
@@ -150,7 +143,7 @@ def _explain(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, sort_keys=True))
         return code
     for entry in images:
-        image = _shown(entry["image"])
+        image = shown(entry["image"])  # untrusted: a newline in an image or key must not forge output lines
         if not entry["valid"]:
             print(f"{image}: not a valid image reference: {_one_line(entry['error'])}")
             continue
@@ -159,7 +152,7 @@ def _explain(args: argparse.Namespace) -> int:
             for found in entry[source]:
                 note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
                 detail = f" [{found['about']}]" if "about" in found else ""
-                print(f"  {label}: {_shown(found['key'])}{note}{detail}")
+                print(f"  {label}: {shown(found['key'])}{note}{detail}")
         if not entry["covered"]:
             print("  anonymous: no configured key matches this image")
     for problem in problems:

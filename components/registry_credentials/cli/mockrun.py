@@ -13,9 +13,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.settings import get_root_resource
+
+from .. import pulumi_internals
 
 LiveObjects = Mapping[Tuple[str, str], Mapping[str, Any]]
 """(resource type, id) -> state returned when the program reads an existing object (`Resource.get`)."""
@@ -76,7 +77,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             result = transform(pulumi.ResourceTransformArgs(
                 custom=args.custom, type_=args.typ, name=args.name, props=props, opts=pulumi.ResourceOptions()))
             if inspect.isawaitable(result):
-                result = _sync_await(result)
+                result = pulumi_internals.run_sync(result)
             if result is not None:
                 props = dict(result.props)
         return self._wire(props)
@@ -207,30 +208,26 @@ def run_program(
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
     logger.addHandler(capture)
-    old = pulumi_settings.SETTINGS
-    old_root = pulumi_settings.get_root_resource()
-    pulumi_settings.ROOT.set(None)
-    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
-    set_all_config(dict(config or {}), list(secret_keys))
     outputs: Dict[str, Any] = {}
     secret_outputs: List[str] = []
 
     async def body() -> None:
         program()
-        root = pulumi_settings.get_root_resource()
+        root = get_root_resource()
         for key, value in dict(getattr(root, "outputs", {}) or {}).items():
             output = pulumi.Output.from_input(value)
             outputs[key] = await output.future()
             if await output.is_secret():
                 secret_outputs.append(key)
 
-    try:
-        pulumi.runtime.test(body)()
-    finally:
-        set_all_config({}, [])
-        pulumi_settings.configure(old)
-        pulumi_settings.ROOT.set(old_root)
-        logger.removeHandler(capture)
+    with pulumi_internals.fresh_runtime():
+        pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
+        set_all_config(dict(config or {}), list(secret_keys))
+        try:
+            pulumi.runtime.test(body)()
+        finally:
+            set_all_config({}, [])
+            logger.removeHandler(capture)
     return Run(
         records=mocks.records,
         logs=[(level, message) for level, message in capture.messages if level != "debug"],

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.sync_await import _sync_await
 
+from .. import pulumi_internals
 from .mockrun import RecordingMocks, RecordingMonitor
 
 Path = Tuple[str, ...]
@@ -534,7 +533,7 @@ class PlatformMocks(RecordingMocks):
 
     def _wire(self, props: Dict[str, Any]) -> Dict[str, Any]:
         # Transforms may return Outputs; serialise them as the SDK does, back to wire form.
-        struct = _sync_await(rpc.serialize_properties(props, {}))
+        struct = pulumi_internals.run_sync(rpc.serialize_properties(props, {}))
         return rpc.deserialize_properties(struct, keep_unknowns=True)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[Optional[str], dict]:
@@ -561,12 +560,12 @@ class PlatformMonitor(RecordingMonitor):
         local.retain_on_delete = bool(getattr(request, "retainOnDelete", False))
         local.additional_secret_outputs = list(request.additionalSecretOutputs)
         local.property_dependencies = list(request.propertyDependencies.keys())
-        local.secret_inputs = {k for k, v in request.object.fields.items() if _wire_secret(v)}
+        local.secret_inputs = {k for k, v in request.object.fields.items() if pulumi_internals.is_wire_secret(v)}
         return super().RegisterResource(request)
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
         """Read through the platform; a skipped read answers no properties (all unknown) and no id."""
-        pulumi_mocks._ensure_event_loop()
+        pulumi_internals.ensure_event_loop()
         urn = self.make_urn(request.parent, request.type, request.name)
         self.mocks._record(pulumi.runtime.MockResourceArgs(
             typ=request.type, name=request.name, inputs=rpc.deserialize_properties(request.properties),
@@ -576,16 +575,10 @@ class PlatformMonitor(RecordingMonitor):
         except PlatformError as err:
             self.mocks.platform.errors.append(err)
             raise
-        props = _sync_await(rpc.serialize_properties(state or {}, {}))
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state or {})
+        props = pulumi_internals.run_sync(rpc.serialize_properties(state or {}, {}))
+        pulumi_internals.record_read(self, urn, id_, state or {})
         self._annotate(request, urn, read=True)
         return resource_pb2.ReadResourceResponse(urn=urn, id=id_, properties=props)
-
-
-def _wire_secret(value: Any) -> bool:
-    struct = value.struct_value if value.HasField("struct_value") else None
-    return struct is not None and struct.fields.get(rpc._special_sig_key) is not None and \
-        struct.fields[rpc._special_sig_key].string_value == rpc._special_secret_sig
 
 
 def engine_form(value: Any, as_output: bool = False) -> Any:

@@ -1,91 +1,89 @@
-"""Checks of the component's args that run before anything is registered."""
+"""The one checker: a configuration (Python args or stack config) into a Plan, every setting checked exactly once.
 
-import inspect
-from typing import Any, List, Mapping, Sequence, cast
+Each folder checks its own settings (credentials/, verify/, service_accounts/, node/); this module runs them in
+order and adds the checks that span folders. Every problem of a run is collected and reported together.
+"""
 
-import pulumi
+from typing import Any, Collection, Mapping, Optional
 
+from ..checks.names import check_dns_subdomain
+from ..checks.problems import Problems
+from ..checks.values import ARGS, Source, check_known
+from ..credentials.registries import check_registries
 from ..errors import ConfigError
-from ..credentials.dockerconfig import Checked, check_registries, render_entries
-from ..checks.names import check_dns_label, check_dns_subdomain, check_unique
-from ..checks.values import ARGS_KEYS, NAMESPACE_KEYS, check_bool, check_choice, check_known
-from ..args import NamespaceArgs
+from ..node.settings import check_node_bootstrap
+from ..service_accounts.settings import check_namespaces
+from ..verify import settings as verify_settings
+from .plan import Plan
+
+ARGS_SETTINGS = ("registries", "namespaces", "secret_name", "node_bootstrap", "verify")
+"""The component's top-level settings (snake_case); stack config adds `passwords`."""
 
 
-def check_registry_args(registries: Any) -> Checked:
-    """Validate `registries` (plain list; passwords may be Outputs, checked when known) and normalise servers."""
-    if isinstance(registries, pulumi.Output):
-        raise ConfigError("registries: must be a plain list (it decides which keys exist); pass passwords as Outputs")
-    checked = check_registries(registries or [], passwords_known=False)
-    passwords = [registries[entry.index].get("password") for entry in checked.entries]
-    for entry, password in zip(checked.entries, passwords):
-        if isinstance(password, (pulumi.Output, pulumi.output.Unknown)) or inspect.isawaitable(password):
-            # Checked when known, in render_entries. A bare Unknown is how the engine sends Construct a password
-            # that is not known yet in preview (a multi-language consumer's computed secret).
-            continue
-        if password is not None and not isinstance(password, str):
-            # Fail here, once, rather than deep inside an apply where the message would be lost.
-            raise ConfigError(
-                f"{entry.label()}.password: must be a string or a pulumi.Output of one, "
-                f"not {type(password).__name__}"
-            )
-        if not password or not password.strip():
-            raise ConfigError(f"{entry.label()}.password: must not be empty or only whitespace; set it as a secret")
-    if all(isinstance(p, str) for p in passwords):
-        # Plain passwords let the whole Secret (and its size limit) be checked now; Outputs are checked when known.
-        render_entries(checked.entries, passwords)
-    return checked
+def check_args(args: Any, component: Optional[str] = None) -> Plan:
+    """The Python API's (and the plugin's) args: the plan, or one ConfigError listing every problem.
 
-
-def check_args_keys(args: Any) -> None:
-    """Refuse unknown top-level args (snake_case, as the Python API spells them) with a "did you mean" hint."""
+    `component` is the component's name: the Secret's name when `secret_name` is not set.
+    """
     if not isinstance(args, Mapping):
         raise ConfigError("args: must be a mapping such as {registries: [...], namespaces: [...]}")
-    check_known("args", args, ARGS_KEYS.values())
-    if args.get("verify") is not None:
-        check_choice("verify", args["verify"], "verify")
+    problems = Problems()
+    problems.check("args", check_known, args, ARGS_SETTINGS)
+    return check(args, ARGS, problems, component=component)
 
 
-def check_namespace_args(namespaces: Any) -> List[NamespaceArgs]:
-    """Validate `namespaces`: names, ServiceAccount lists and modes."""
-    if isinstance(namespaces, pulumi.Output) or isinstance(namespaces, (str, bytes)):
-        raise ConfigError("namespaces: must be a plain list of {name: ...} entries")
-    result = []
-    for index, namespace in enumerate(namespaces or []):
-        where = f"namespaces[{index}]"
-        if not isinstance(namespace, Mapping):
-            raise ConfigError(f"{where}: expected a mapping like {{name: apps}}")
-        check_known(where, namespace, NAMESPACE_KEYS.values())
-        check_dns_label(f"{where}.name", namespace.get("name"))
-        for flag in ("create", "default_service_account"):
-            check_bool(f"{where}.{flag}", namespace.get(flag))
-        _check_accounts(where, namespace)
-        result.append(cast(NamespaceArgs, namespace))
-    check_unique("namespaces", [ns["name"] for ns in result])
-    return result
+def check(
+    config: Mapping[str, Any],
+    source: Source,
+    problems: Problems,
+    *,
+    component: Optional[str] = None,
+    reported: Collection[str] = (),
+    never_verified: Collection[int] = (),
+) -> Plan:
+    """Check every setting of `config`, spelled as `source` spells them, then raise every problem found at once.
 
-
-def _check_accounts(where: str, namespace: Mapping[str, Any]) -> None:
-    check_choice(f"{where}.foreign_pull_secrets", namespace.get("foreign_pull_secrets", "fail"), "foreign_pull_secrets")
-    lists = {}
-    for field in ("service_accounts", "patch_service_accounts"):
-        names = namespace.get(field) or []
-        if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
-            raise ConfigError(f"{where}.{field}: must be a list of ServiceAccount names")
-        for i, account in enumerate(names):
-            check_dns_subdomain(f"{where}.{field}[{i}]", account)
-            if account == "default":
-                raise ConfigError(
-                    f"{where}.{field}[{i}]: 'default' is handled by default_service_account (it always exists and "
-                    "must be patched, never declared); remove it from this list"
-                )
-        check_unique(f"{where}.{field}", list(names))
-        lists[field] = set(names)
-    both = sorted(lists["service_accounts"] & lists["patch_service_accounts"])
-    if both:
-        raise ConfigError(f"{where}: {both[0]!r} is in both service_accounts and patch_service_accounts; pick one")
-    if namespace.get("create") and lists["patch_service_accounts"]:
-        raise ConfigError(
-            f"{where}.patch_service_accounts: a namespace this component creates has no existing ServiceAccounts to "
-            "patch; list them under service_accounts to create them"
+    `reported`: top-level settings whose shape the caller has already reported (stack config says it its own way).
+    """
+    verify = verify_settings.check_default(config.get("verify"), problems)
+    items = config.get("registries")
+    registries = check_registries(
+        items, problems, source, more_settings=verify_settings.CHECK_SETTINGS, reported="registries" in reported
+    )
+    checks = verify_settings.check_registries(
+        items if isinstance(items, (list, tuple)) else [], problems, source, verify
+    )
+    namespaces = check_namespaces(config.get("namespaces"), problems, source)
+    node = check_node_bootstrap(config.get(source.name("node_bootstrap")), problems, source)
+    if node is not None and node.enabled and node.namespace in {ns.name for ns in namespaces}:
+        problems.add(
+            f"{source.name('node_bootstrap')}.namespace: {node.namespace!r} is also in namespaces; the node agent "
+            "runs a privileged workload, so give it a namespace of its own"
         )
+    field = source.name("secret_name")
+    secret_name = None
+    if field in config:
+        secret_name = problems.check(field, check_dns_subdomain, config[field])
+    elif component is not None:
+        secret_name = problems.check(field, default_secret_name, component)
+    problems.raise_all()
+    return Plan(
+        registries=registries,
+        checks=checks,
+        verify=verify,
+        namespaces=namespaces,
+        node=node,
+        secret_name=secret_name,
+        never_verified=frozenset(never_verified),
+    )
+
+
+def default_secret_name(field: str, component: str) -> str:
+    """The component's name as the Secret's name, or a message that says to set secret_name."""
+    try:
+        return check_dns_subdomain(field, component)
+    except ConfigError:
+        raise ConfigError(
+            f"{field}: not set, and the component name {component!r} is not a valid Kubernetes Secret name (lowercase "
+            f"letters, digits, '-' and '.'); set {field}, e.g. 'registry-credentials'"
+        ) from None

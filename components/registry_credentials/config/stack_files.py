@@ -18,6 +18,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from ..checks.values import shown
+from ..credentials.registries import password_command
 from ..errors import ConfigError
 
 PLACEHOLDER = "[secret]"
@@ -210,17 +212,17 @@ def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: A
         # Same refusal as the program's; the render must not make them secret on the program's behalf.
         raise ConfigError(
             f"{path}: passwords: is stored in plain text. Remove it (pulumi config rm passwords) and set each "
-            "password with pulumi config set --secret --path --type string 'passwords.NAME' '<password>'"
+            f"password with {password_command('NAME')}"
         )
     if isinstance(value, dict) and any(_is_secure(v) for v in value.values()):
         for key, leaf in value.items():
-            name = key if isinstance(key, str) and key.isprintable() else repr(key)
+            name = shown(key)
             if not _is_secure(leaf):
                 raise ConfigError(
                     f"{path}: passwords.{name}: is stored in plain text next to secret ones (Pulumi then hands "
                     "the program the whole object as a secret, so only the file shows it); remove it with "
                     f"`pulumi config rm --path 'passwords.{name}'` and set it with "
-                    f"`pulumi config set --secret --path --type string 'passwords.{name}' '<password>'`"
+                    f"`{password_command(name)}`"
                 )
     return value
 

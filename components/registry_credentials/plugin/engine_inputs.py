@@ -13,12 +13,12 @@ and their dependencies returned, for the component's `depends_on`; anything else
 names the field as the user spelled it and says what to do.
 """
 
-import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Set
+from typing import Any, Dict, List, Mapping, Set
 
 import pulumi
 
+from .. import pulumi_internals
 from ..errors import ConfigError
 
 Schema = Mapping[str, Any]
@@ -30,19 +30,6 @@ class PlainInputs:
 
     inputs: Dict[str, Any]
     depends_on: List[pulumi.Resource] = field(default_factory=list)
-
-
-def _resolved(value: pulumi.Output) -> Optional[Any]:
-    """The Output's data if it is already resolved, else None.
-
-    Construct is synchronous inside the provider server's event loop, so we cannot await; the output values the
-    engine sends are built from completed futures and can be read at once. `Output._data` holds value, known,
-    secret and dependencies together since pulumi/pulumi#22661 (before our floor, 3.260).
-    """
-    data = getattr(value, "_data", None)
-    if isinstance(data, asyncio.Future) and data.done() and not data.cancelled() and data.exception() is None:
-        return data.result()
-    return None
 
 
 class _Walk:
@@ -78,7 +65,7 @@ class _Walk:
         return value
 
     def _unwrap(self, path: str, value: pulumi.Output, spec: Mapping[str, Any]) -> Any:
-        data = _resolved(value)
+        data = pulumi_internals.resolved_data(value)
         if data is None:
             raise ConfigError(f"{path}: must be a plain value, not an Output: it decides which resources exist")
         # A list is "unknown" as soon as one element is (a password during preview): look inside it.

@@ -1,7 +1,6 @@
 """Host RegistryCredentials as a Pulumi plugin package, so TypeScript, Go, C#, Java and YAML stacks can use it."""
 
 import json
-import re
 import sys
 from importlib import metadata
 from typing import Any, Dict, List, Optional
@@ -12,7 +11,8 @@ from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
-from ..errors import ConfigError
+from ..checks.spelling import Spelling
+from ..errors import ConfigError, listing
 from ..component import TYPE_TOKEN, RegistryCredentials
 from .engine_inputs import plain_inputs
 
@@ -85,27 +85,26 @@ class RegistryCredentialsProvider(ComponentProvider):
                 options = ResourceOptions.merge(options, ResourceOptions(depends_on=plain.depends_on))
             return super().construct(name, resource_type, plain.inputs, options)
         except ConfigError as err:
-            raise invalid_input(str(err)) from None
+            raise invalid_input(err) from None
         except ComponentInitError as err:
             if isinstance(err.inner, ConfigError):
-                raise invalid_input(str(err.inner)) from None
+                raise invalid_input(err.inner) from None
             raise
 
 
-def _camel(path: str) -> str:
-    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path)
-
-
-def invalid_input(message: str) -> InputPropertiesError:
-    """Our message as the engine's invalid-input error, its field spelled as in the schema (camelCase).
+def invalid_input(error: ConfigError) -> InputPropertiesError:
+    """Our problems as the engine's invalid-input error, each field spelled as in the schema (camelCase).
 
     The server turns any other exception into "Unexpected <class ...>" plus a Python traceback (pulumi
     provider/server.py Construct). The error list is empty, not None (None makes the server build a Status without
     trailing metadata and fail on it, pulumi 3.272), and names no property path: the engine prints the value at
     each path it is given (deploy/source_eval.go errorToMessage), and a path such as `registries` holds passwords.
     """
-    path, sep, reason = message.partition(": ")
-    return InputPropertiesError(f"{_camel(path)}: {reason}" if sep else message, [])
+    problems = []
+    for problem in error.problems:
+        path, sep, reason = problem.partition(": ")
+        problems.append(f"{Spelling.CAMEL.path(path)}: {reason}" if sep else problem)
+    return InputPropertiesError(listing(tuple(problems)), [])
 
 
 def schema_text() -> str:

@@ -5,7 +5,7 @@ from typing import Any, Callable, Collection, Generator, Mapping, Optional, Sequ
 import pulumi
 
 from ..credentials.coverage import pod_spec_images, uncovered
-from .transform import POD_SPEC_PATHS, _drive_async, _drive_sync, _namespace, _NeedsAwait, _open
+from .wire import POD_SPEC_PATHS, NeedsAwait, drive_async, drive_sync, namespace_of, open_value
 
 
 def image_check_transform(
@@ -15,7 +15,7 @@ def image_check_transform(
 
     Under the real engine, secrets and unknowns (and, when the resource declares its own transforms, every top-level
     prop with dependencies) arrive as `pulumi.Output` objects. The check then awaits exactly the outputs on its way,
-    using pod_transform's walker; a value still unknown (preview) is skipped rather than guessed.
+    using the walker in pod/wire.py; a value still unknown (preview) is skipped rather than guessed.
     """
     keys = list(keys)
 
@@ -38,8 +38,8 @@ def image_check_transform(
                 )
             return None
 
-        if isinstance(_drive_sync(walk()), _NeedsAwait):
-            return _drive_async(walk(), args.opts)  # resolves to None: the resource is never changed
+        if isinstance(drive_sync(walk()), NeedsAwait):
+            return drive_async(walk())  # resolves to None: the resource is never changed
         return None
 
     return transform
@@ -48,19 +48,19 @@ def image_check_transform(
 def _check(
     props: Any, path: Tuple[str, ...], namespaces: Collection[str], default_namespace: str
 ) -> Generator[Any, Any, Optional[Tuple[str, Any, list]]]:
-    opened = yield from _open(props)
+    opened = yield from open_value(props)
     props = opened[0] if opened else None
     if not isinstance(props, Mapping):
         return None
-    namespace = yield from _namespace(props, default_namespace)
+    namespace = yield from namespace_of(props, default_namespace)
     if namespace is None or namespace not in namespaces:
         return None
-    metadata = yield from _open(props.get("metadata"))
+    metadata = yield from open_value(props.get("metadata"))
     name = metadata[0].get("name") if metadata and isinstance(metadata[0], Mapping) else None
-    name_opened = yield from _open(name)
+    name_opened = yield from open_value(name)
     spec: Any = props
     for key in path:
-        opened = yield from _open(spec)
+        opened = yield from open_value(spec)
         spec = opened[0].get(key) if opened and isinstance(opened[0], Mapping) else None
     plain_spec = yield from _deep(spec)
     return namespace, name_opened[0] if name_opened else None, list(pod_spec_images(plain_spec))
@@ -68,7 +68,7 @@ def _check(
 
 def _deep(node: Any) -> Generator[Any, Any, Any]:
     """A plain copy of `node` with every Output and secret opened; unknown parts become None."""
-    opened = yield from _open(node)
+    opened = yield from open_value(node)
     if opened is None:
         return None
     value = opened[0]

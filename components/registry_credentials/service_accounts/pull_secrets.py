@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence, Tuple
 
 from ..errors import ConfigError
-
-FAIL = "fail"
-KEEP = "keep"
+from .settings import ForeignPullSecrets
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ def plan_pull_secrets(
     account: str,
     live: Sequence[str],
     ours: str,
-    mode: str,
+    mode: ForeignPullSecrets,
     owned_by_us: bool = False,
     kept: Sequence[str] = (),
 ) -> PullSecretPlan:
@@ -76,7 +74,7 @@ def plan_pull_secrets(
         foreign = tuple(name for name in live if name != ours)
     if not foreign:
         return PullSecretPlan(names=(ours,), force=False, foreign=())
-    if mode != KEEP:
+    if mode != ForeignPullSecrets.KEEP:
         raise ConfigError(
             f"ServiceAccount {account} already lists imagePullSecrets {list(foreign)} set by someone else. The list "
             "is atomic: adding ours means taking ownership of the whole list (force), and `pulumi destroy` would "

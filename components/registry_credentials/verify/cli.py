@@ -4,12 +4,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping
 
+from ..checks.problems import Problems
+from ..checks.spelling import Spelling
+from ..checks.values import ARGS, Source
+from ..credentials.registries import check_registries
 from ..errors import ConfigError
-from ..credentials.dockerconfig import check_registries
+from . import settings as verify_settings
 from .login import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
-from .settings import CAMEL, OFF, SNAKE, arg_spelling, registry_settings, targets
+from .settings import CHECK_SETTINGS, VerifyMode, targets
+
+CONFIG_JSON = Source(Spelling.CAMEL, text_booleans=True)
+"""`pulumi config --json` spells settings as the stack file does; its passwords are merged into each registry."""
 
 EXIT = {ACCEPTED: 0, REJECTED: 1, UNREACHABLE: 3}
 """Exit codes; 2 is a usage error (argparse and ConfigError)."""
@@ -53,8 +60,8 @@ def _value(entry: Mapping[str, Any], key: str) -> Any:
     return parsed if isinstance(parsed, (list, dict)) else text
 
 
-def from_config_json(document: Any) -> Tuple[List[Dict[str, Any]], List[str]]:
-    """Registries (component-arg spelling) and their passwords from `pulumi config --show-secrets --json`."""
+def from_config_json(document: Any) -> List[Dict[str, Any]]:
+    """Registries, each with its password, from `pulumi config --show-secrets --json` (stack-file spelling)."""
     if not isinstance(document, dict):
         raise ConfigError("--config-json: expected the JSON object that `pulumi config --show-secrets --json` prints")
     keys = [k for k in document if k.endswith(":registries")]
@@ -66,7 +73,7 @@ def from_config_json(document: Any) -> Tuple[List[Dict[str, Any]], List[str]]:
     passwords = _value(document[passwords_key], passwords_key) if passwords_key in document else {}
     if not isinstance(registries, list) or not isinstance(passwords, dict):
         raise ConfigError(f"{keys[0]} must be a list and {passwords_key} an object of name -> password")
-    result, secrets = [], []
+    result = []
     for index, item in enumerate(registries):
         if not isinstance(item, dict):
             raise ConfigError(f"registries[{index}]: expected an object")
@@ -74,12 +81,11 @@ def from_config_json(document: Any) -> Tuple[List[Dict[str, Any]], List[str]]:
         password = passwords.get(name)
         if not isinstance(password, str) or not password:
             raise ConfigError(f"passwords.{name}: not set in the config JSON (was --show-secrets given?)")
-        result.append({k: v for k, v in arg_spelling(item).items() if k != "name"})
-        secrets.append(password)
-    return result, secrets
+        result.append({**{k: v for k, v in item.items() if k != "name"}, "password": password})
+    return result
 
 
-def _stack_registries(args: argparse.Namespace) -> Tuple[List[Dict[str, Any]], List[str]]:
+def _stack_registries(args: argparse.Namespace) -> List[Dict[str, Any]]:
     source = args.config_json
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text()
@@ -103,18 +109,20 @@ def _run(args: argparse.Namespace) -> int:
             registry["ca_file"] = args.ca_file
         if args.insecure:
             registry["insecure"] = True
-        registries, passwords, spelled = [registry], [_read_password(sys.stdin)], SNAKE
+        registry["password"] = _read_password(sys.stdin)
+        registries, source = [registry], ARGS
     else:
         if not args.config_json:
             raise ConfigError("verify --stack: --config-json FILE|- is required (pulumi config --show-secrets --json)")
-        registries, passwords = _stack_registries(args)
-        spelled = CAMEL
-    checked = check_registries([{**r, "password": p} for r, p in zip(registries, passwords)])
+        registries, source = _stack_registries(args), CONFIG_JSON
+    problems = Problems()
+    checked = check_registries(registries, problems, source, more_settings=CHECK_SETTINGS)
     # The CLI is an explicit request: every registry is checked except those whose own `verify` is off.
-    settings = registry_settings(registries, "warn", spelled)
-    checks = targets(checked.entries, settings, passwords)
+    settings = verify_settings.check_registries(registries, problems, source, VerifyMode.WARN)
+    problems.raise_all()
+    checks = targets(checked.entries, settings, checked.passwords)
     results = check_all(checks, args.timeout)
-    skipped = [checked.entries[s.index].label() for s in settings if s.mode == OFF]
+    skipped = [e.label() for e in checked.entries if settings[e.index].mode == VerifyMode.OFF]
     if args.json:
         print(json.dumps({
             **({"stack": args.stack} if args.stack else {}),

@@ -1,42 +1,31 @@
 """Run the credentials check inside a Pulumi program: one warning per registry not accepted, or stop the run.
 
-Where the check runs:
+The component checks, from its plan, before anything is registered:
 
-* Stack program: `stack_config.load_args` has the plaintext passwords, so `precheck` runs before the component
-  exists; `verify: fail` stops the run before anything is registered.
-* Component with plain-string passwords: checked in the constructor before `super().__init__`, same guarantee.
-* Component with Output passwords (Python API): the check runs when the passwords resolve (not at all in a preview
-  where they are unknown). Every password then passes through a gate, so the rendered `.dockerconfigjson` and the
-  Secrets and node agent built from it wait for the check and are never registered after a `fail`; resources
-  that do not depend on the credentials (created Namespaces and ServiceAccounts, reads of existing ones) are not
-  held back.
+* every registry whose password is known now: from stack config (the stack program), or a plain string (Python
+  API); `verify: fail` then stops the run before anything is registered;
+* the others (Output passwords) when they resolve (not at all in a preview where they are unknown). Every
+  password then passes through a gate, so the rendered `.dockerconfigjson` and the Secrets and node agent built
+  from it wait for the check and are never registered after a `fail`; resources that do not depend on the
+  credentials (created Namespaces and ServiceAccounts, reads of existing ones) are not held back.
 """
 
-import weakref
 from dataclasses import dataclass, field
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Collection, List, Mapping, Sequence
 
 import pulumi
 
+from ..credentials.dockerconfig import Entry
 from ..errors import ConfigError
-from ..credentials.dockerconfig import Checked, check_registries
 from .login import DEFAULT_TIMEOUT, REJECTED, Target, check_all
 from .settings import (
-    CAMEL,
-    FAIL,
-    OFF,
-    SNAKE,
     RegistrySetting,
-    default_mode,
+    VerifyMode,
     failure_message,
     insecure_warning,
-    registry_settings,
     targets,
     warning_for,
 )
-
-# Password Outputs that stack_config already checked in plaintext; the component does not check them again.
-_PRECHECKED: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
 class CredentialsRejectedError(ConfigError, pulumi.RunError):
@@ -44,7 +33,7 @@ class CredentialsRejectedError(ConfigError, pulumi.RunError):
 
 
 def run_checks(
-    checks: Sequence[Target], settings: Sequence[RegistrySetting], index_of: Mapping[str, int],
+    checks: Sequence[Target], settings: Mapping[int, RegistrySetting], index_of: Mapping[str, int],
     timeout: float = DEFAULT_TIMEOUT, before_registration: bool = True,
 ) -> List[str]:
     """Check `checks` in parallel; return the warnings, or raise CredentialsRejectedError for a `fail` rejection."""
@@ -52,38 +41,19 @@ def run_checks(
         return []
     warnings = [insecure_warning(t) for t in checks if t.insecure]
     results = check_all(checks, timeout)
-    mode = {s.index: s.mode for s in settings}
-    failing = [r for r in results if r.outcome == REJECTED and mode[index_of[r.label]] == FAIL]
+    failing = [r for r in results if r.outcome == REJECTED and settings[index_of[r.label]].mode == VerifyMode.FAIL]
     if failing:
         raise CredentialsRejectedError(failure_message(failing, before_registration))
     warnings += [w for w in (warning_for(r) for r in results) if w]
     return warnings
 
 
-def precheck(args: Mapping[str, Any], passwords: Sequence[str], unknown: str = "") -> None:
-    """Stack program: check the registries with their plaintext passwords (same order) before anything exists.
-
-    Registries whose password equals `unknown` (the offline renderer's placeholder) are not checked.
-    """
-    registries = list(args["registries"])
-    checked = check_registries(registries, passwords_known=False)
-    settings = registry_settings(registries, default_mode(args.get("verify")), CAMEL)
-    known = [None if unknown and p == unknown else p for p in passwords]
-    entries = [e for e in checked.entries if known[e.index] is not None]
-    checks = targets(entries, settings, [known[e.index] for e in entries])
-    for warning in run_checks(checks, settings, {e.label(): e.index for e in checked.entries}):
-        pulumi.log.warn(warning)
-    for registry in registries:
-        if isinstance(registry.get("password"), pulumi.Output):
-            _PRECHECKED.add(registry["password"])
-
-
 @dataclass
 class Verification:
     """The component's check: warnings found before registration, and which Output passwords still need one."""
 
-    checked: Checked
-    settings: List[RegistrySetting]
+    entries: Sequence[Entry]
+    settings: Mapping[int, RegistrySetting]
     pending: List[int] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
 
@@ -96,9 +66,9 @@ class Verification:
         """Passwords (entry order) that resolve only after the pending registries were checked."""
         if not self.pending:
             return passwords
-        positions = [i for i, e in enumerate(self.checked.entries) if e.index in self.pending]
-        entries = [self.checked.entries[i] for i in positions]
-        index_of = {e.label(): e.index for e in self.checked.entries}
+        positions = [i for i, e in enumerate(self.entries) if e.index in self.pending]
+        entries = [self.entries[i] for i in positions]
+        index_of = {e.label(): e.index for e in self.entries}
 
         def check_known(values: List[str]) -> bool:
             for warning in run_checks(
@@ -111,27 +81,23 @@ class Verification:
         return [pulumi.Output.all(done, p).apply(lambda values: values[1]) for p in passwords]
 
 
-def prepare(args: Mapping[str, Any], checked: Checked) -> Verification:
-    """Component: validate the settings, check plain-string passwords now, and note Output ones for `gate`."""
-    registries = list(args.get("registries") or [])
-    settings = registry_settings(registries, default_mode(args.get("verify")), SNAKE)
-    verification = Verification(checked, settings)
+def prepare(
+    entries: Sequence[Entry], passwords: Sequence[Any], settings: Mapping[int, RegistrySetting],
+    never: Collection[int] = (),
+) -> Verification:
+    """Check the registries whose password is known now, and note the Output ones for `gate`.
+
+    `passwords` are in entry order; registries in `never` (placeholder passwords) are not checked at all.
+    """
+    verification = Verification(entries, settings)
     now: List[Any] = []
-    for entry in checked.entries:
-        password = registries[entry.index].get("password")
-        if settings[entry.index].mode == OFF or _is_prechecked(password):
+    for entry, password in zip(entries, passwords):
+        if settings[entry.index].mode == VerifyMode.OFF or entry.index in never:
             continue
         if isinstance(password, str):
-            now.append(entry)
+            now.append((entry, password))
         else:
             verification.pending.append(entry.index)
-    checks = targets(now, settings, [registries[e.index]["password"] for e in now])
-    verification.warnings = run_checks(checks, settings, {e.label(): e.index for e in checked.entries})
+    checks = targets([e for e, _ in now], settings, [p for _, p in now])
+    verification.warnings = run_checks(checks, settings, {e.label(): e.index for e in entries})
     return verification
-
-
-def _is_prechecked(password: Optional[Any]) -> bool:
-    try:
-        return password in _PRECHECKED
-    except TypeError:  # not weak-referenceable (a plain value)
-        return False

@@ -2,33 +2,40 @@
 
 import os
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence
+from enum import Enum
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ..checks.names import has_control_chars
+from ..checks.problems import Problems
+from ..checks.values import Source, check_choice
+from ..credentials.dockerconfig import Entry, registry_label
 from ..errors import ConfigError
-from ..credentials.dockerconfig import Entry
-from ..checks.values import check_choice
 from .login import REJECTED, UNREACHABLE, Result, Target
 
-WARN, FAIL, OFF = "warn", "fail", "off"
-DEFAULT_MODE = WARN
+
+# Constrained strings are `str` Enums: the plugin's schema analyzer turns them into schema enums (Literal and Union
+# are rejected), and a str Enum member equals its value, so callers and stack config keep passing plain "warn".
+class VerifyMode(str, Enum):
+    """What the preview does when a registry rejects the credentials (checked as the OCI Distribution Spec says)."""
+
+    WARN = "warn"
+    """One preview warning per registry that rejects them (default)."""
+    FAIL = "fail"
+    """Fail the run before any resource changes; an unreachable registry stays a warning."""
+    OFF = "off"
+    """Do not check."""
+
+    @classmethod
+    def default(cls) -> "VerifyMode":
+        """The mode when neither the settings nor DEFAULT_ENV choose one."""
+        return cls.WARN
+
+
+CHECK_SETTINGS = ("verify", "ca_file", "insecure")
+"""A registry's settings that say how its credentials are checked (snake_case)."""
 DEFAULT_ENV = "REGISTRY_CREDENTIALS_VERIFY"
 """Environment variable giving the default mode when neither the stack config nor the component arg sets one
 (the test suite sets it to `off`; CI jobs that cannot reach registries can do the same)."""
-
-SNAKE = {"verify": "verify", "ca_file": "ca_file", "insecure": "insecure"}
-CAMEL = {"verify": "verify", "ca_file": "caFile", "insecure": "insecure"}
-"""How the per-registry settings are spelled in component args and in stack config (for messages)."""
-
-
-
-def arg_spelling(registry: Any) -> Any:
-    """A stack-config registry entry with its verify settings renamed as component args spell them (caFile)."""
-    if not isinstance(registry, Mapping):
-        return registry
-    renamed = {camel: snake for snake, camel in CAMEL.items()}
-    return {renamed.get(key, key): value for key, value in registry.items()}
-
-
 UNREACHABLE_HINT = (
     "the machine running pulumi may not reach a registry that the cluster's nodes reach (network, proxy, VPN); "
     "the run goes on"
@@ -40,58 +47,60 @@ class RegistrySetting:
     """How one registry is checked."""
 
     index: int
-    mode: str
+    mode: VerifyMode
     ca_file: Optional[str] = None
     insecure: bool = False
 
 
-def check_mode(where: str, value: Any) -> str:
-    """A valid mode as plain text (a VerifyMode member counts as its value), or ConfigError naming `where`."""
-    return check_choice(where, value, "verify")
-
-
-def default_mode(value: Any, where: str = "verify") -> str:
-    """The run's mode: the given value, else $REGISTRY_CREDENTIALS_VERIFY, else `warn`."""
+def check_default(value: Any, problems: Problems) -> VerifyMode:
+    """The run's mode: the given value, else $REGISTRY_CREDENTIALS_VERIFY, else VerifyMode.default()."""
     if value is not None:
-        return check_mode(where, value)
+        return problems.check("verify", check_choice, value, VerifyMode) or VerifyMode.default()
     env = os.environ.get(DEFAULT_ENV)
     if env:
-        return check_mode(f"${DEFAULT_ENV}", env)
-    return DEFAULT_MODE
+        return problems.check(f"${DEFAULT_ENV}", check_choice, env, VerifyMode) or VerifyMode.default()
+    return VerifyMode.default()
 
 
-def registry_settings(
-    registries: Sequence[Mapping[str, Any]], default: str, spelled: Mapping[str, str] = SNAKE
-) -> List[RegistrySetting]:
-    """Each registry's mode, CA file and insecure flag; ConfigError names the field as the user spelled it."""
-    settings = []
-    for index, registry in enumerate(registries):
-        where = f"registries[{index}]"
-        mode = registry.get("verify")
-        mode = default if mode is None else check_mode(f"{where}.{spelled['verify']}", mode)
-        insecure = registry.get("insecure", False)
-        if not isinstance(insecure, bool):
-            raise ConfigError(f"{where}.{spelled['insecure']}: must be true or false (got {insecure!r})")
-        ca_file = registry.get("ca_file")
+def check_registries(
+    items: Sequence[Any], problems: Problems, source: Source, default: VerifyMode
+) -> Dict[int, RegistrySetting]:
+    """Each registry's mode, CA file and insecure flag, by registry index; problems name fields as `source` spells."""
+    settings = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            continue  # the registry checks said so
+        where = registry_label(index, item.get("server"))
+        mode = item.get("verify")
+        if mode is not None or ("verify" in item and not source.null_is_unset):
+            mode = problems.check(f"{where}.verify", check_choice, mode, VerifyMode)
+        mode = mode or default
+        insecure = None
+        if "insecure" in item:
+            insecure = problems.check(f"{where}.insecure", source.on_off, item["insecure"])
+        ca_file = item.get(source.name("ca_file"))
         if ca_file is not None:
-            field_name = f"{where}.{spelled['ca_file']}"
-            if not isinstance(ca_file, str) or not ca_file:
-                raise ConfigError(f"{field_name}: must be the path of a PEM CA bundle")
-            if mode != OFF and not os.path.isfile(ca_file):
-                raise ConfigError(f"{field_name}: {ca_file} is not a readable file; give the path of a PEM CA bundle")
-        settings.append(RegistrySetting(index, mode, ca_file, insecure))
+            ca_file = problems.check(f"{where}.{source.name('ca_file')}", _check_ca_file, ca_file, mode)
+        settings[index] = RegistrySetting(index, mode, ca_file, bool(insecure))
     return settings
 
 
+def _check_ca_file(field: str, ca_file: Any, mode: VerifyMode) -> str:
+    if not isinstance(ca_file, str) or not ca_file.strip() or has_control_chars(ca_file):
+        raise ConfigError(f"{field}: must be the path of a PEM CA bundle")
+    if mode != VerifyMode.OFF and not os.path.isfile(ca_file):
+        raise ConfigError(f"{field}: {ca_file} is not a readable file; give the path of a PEM CA bundle")
+    return ca_file
+
+
 def targets(
-    entries: Sequence[Entry], settings: Sequence[RegistrySetting], passwords: Sequence[str]
+    entries: Sequence[Entry], settings: Mapping[int, RegistrySetting], passwords: Sequence[str]
 ) -> List[Target]:
     """Targets for the entries whose mode is not `off`, in entry order (passwords in the same order as entries)."""
-    by_index = {s.index: s for s in settings}
     result = []
     for entry, password in zip(entries, passwords):
-        setting = by_index[entry.index]
-        if setting.mode == OFF:
+        setting = settings[entry.index]
+        if setting.mode == VerifyMode.OFF:
             continue
         result.append(Target(entry.label(), entry.key, entry.username, password, setting.ca_file, setting.insecure))
     return result
