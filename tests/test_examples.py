@@ -6,7 +6,7 @@ import pytest
 
 from registry_credentials.config.stack_files import load_stack
 from registry_credentials.cli import render
-from registry_credentials.cli.preview import Platform
+from support.platform_model import Platform
 from support.records import validate_strict
 from support.stack import PROJECT_DIR
 

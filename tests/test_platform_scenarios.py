@@ -1,7 +1,7 @@
 """Full program runs on the platform model: preview, up, a second preview that plans nothing, and destroy.
 
 Each scenario runs the real `__main__.py` (or the component) under Pulumi's mock runtime, with the platform model
-(registry_credentials.cli.preview) answering registrations and reads as the engine, pulumi-kubernetes and the API
+(support.platform_model) answering registrations and reads as the engine, pulumi-kubernetes and the API
 server would. See that module for the rules and their upstream sources.
 """
 
@@ -14,7 +14,7 @@ from pulumi.runtime import rpc
 
 from registry_credentials import RegistryCredentials, render_dockerconfigjson
 from registry_credentials.checks.names import label_value
-from registry_credentials.cli.preview import MAX_MANAGER, Platform, PlatformError, ProviderOptions
+from support.platform_model import MAX_MANAGER, Platform, PlatformError, ProviderOptions
 from registry_credentials.service_accounts.resources import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
 from support.records import plaintext_of, unwrap

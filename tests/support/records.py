@@ -6,7 +6,7 @@ from typing import Iterable, List
 import kubernetes_validate
 
 from registry_credentials.cli.mockrun import Record, Run
-from registry_credentials.cli.preview import plain
+from registry_credentials.cli.offline_preview import plain
 from registry_credentials.cli.render import redact, whole_numbers
 
 K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())

@@ -16,7 +16,7 @@ from pulumi.runtime import rpc
 from ..errors import ConfigError
 from ..config.stack_files import PLACEHOLDER, StackConfig, object_value
 from .mockrun import Record, Run
-from .preview import Platform, run_on_platform
+from .offline_preview import Engine, FirstPreview, run_on
 
 _TOP_KEYS = ("apiVersion", "kind", "metadata")
 # Registration order is asynchronous; sort into the order an apply needs (namespaces first, workloads last).
@@ -177,20 +177,20 @@ def fill_unset_passwords(config: StackConfig) -> None:
         config.secret_keys.append(key)
 
 
-def run_stack(config: StackConfig, platform: Optional[Platform] = None, preview: bool = True) -> Run:
-    """Run the project's `__main__.py` as `pulumi preview` would, on the platform model, with the redacted config.
+def run_stack(config: StackConfig, engine: Optional[Engine] = None, preview: bool = True) -> Run:
+    """Run the project's `__main__.py` as `pulumi preview` would, with the redacted config.
 
-    The cluster starts from the README's precondition: every namespace the stack reads from exists, with clean
-    ServiceAccounts, and nothing of ours is deployed yet. So Patch ids, reads of namespaces the stack creates and
-    provider-computed values are unknown, as in a first real preview. Pass a `platform` (and preview=False for the
+    By default it runs as a first preview (offline_preview.FirstPreview): every namespace the stack reads from
+    exists, with clean ServiceAccounts, and nothing of ours is deployed yet, so Patch ids, reads of namespaces the
+    stack creates and provider-computed values are unknown. Pass another `engine` (and preview=False for the
     update phase of an up) to run against another state.
     """
     fill_unset_passwords(config)
     main = config.project_dir / "__main__.py"
     sys.path.insert(0, str(config.project_dir))
     try:
-        return run_on_platform(
-            platform or Platform(materialize_missing=True),
+        return run_on(
+            engine or FirstPreview(),
             lambda: runpy.run_path(str(main), run_name="__main__"),
             preview=preview,
             project=config.project,

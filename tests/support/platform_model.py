@@ -5,22 +5,20 @@ first real `pulumi up`. This model answers the mock runtime's registrations and 
 would: two phases (preview, up) against one cluster state that persists across runs, reads that fail for missing
 objects, unknown ids in preview, server-side-apply field ownership with conflicts and force, relinquish on delete,
 client-side create, Secret replacement, and destroy. It is no API server: it models only the rules below, each with
-the upstream file or PR it comes from (pulumi/pulumi-kubernetes@94977969d6, pulumi/pulumi engine 2026-08). The
-offline `render` uses it in preview; the tests use both phases.
+the upstream file or PR it comes from (pulumi/pulumi-kubernetes@94977969d6, pulumi/pulumi engine 2026-08).
+
+Test-only. The offline render ships only what a first preview needs (registry_credentials.cli.offline_preview,
+whose mocks drive this model too); this model is the rest: state across runs, the update phase, destroy.
 """
 
-import asyncio
 import hashlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
-import pulumi
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
 
-from .. import pulumi_internals
-from .mockrun import RecordingMocks, RecordingMonitor
+from registry_credentials.cli.offline_preview import EngineError, plain, run_on
 
 Path = Tuple[str, ...]
 Key = Tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped objects
@@ -28,7 +26,7 @@ MAX_MANAGER = 128
 CONTROLLER = "kube-controller-manager"
 
 
-class PlatformError(pulumi.RunError):
+class PlatformError(EngineError):
     """What the engine would print as the failure of one step (the run stops there)."""
 
 
@@ -135,7 +133,8 @@ class Cluster:
         obj.operations.setdefault(manager, "Update")
 
     def controller_creates_default_sa(self, namespace: str) -> None:
-        """The serviceaccount controller creates `default`; it ignores AlreadyExists (kubernetes-facts.md)."""
+        """The serviceaccount controller creates `default`, ignoring AlreadyExists (kubernetes/kubernetes
+        pkg/controller/serviceaccount/serviceaccounts_controller.go syncNamespace)."""
         key = ("ServiceAccount", namespace, "default")
         if key not in self.objects and ("Namespace", "", namespace) in self.objects:
             self.objects[key] = Obj("ServiceAccount", namespace, "default", operations={CONTROLLER: "Update"})
@@ -227,17 +226,6 @@ class Step:
     detail: str = ""
 
 
-def plain(value: Any) -> Any:
-    """`value` without secret envelopes."""
-    if rpc.is_rpc_secret(value):
-        return plain(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def has_unknowns(value: Any) -> bool:
     """True when any part of a deserialised input is unknown (preview only)."""
     return rpc.contains_unknowns(plain(value)) or _has_sentinel(plain(value))
@@ -293,8 +281,8 @@ class Platform:
                  materialize_missing: bool = False) -> None:
         self.cluster = cluster or Cluster()
         self.options = options or ProviderOptions()
-        # The offline render starts from the README's precondition: a namespace the stack reads from exists, with
-        # clean ServiceAccounts. Tests start from an explicit cluster instead.
+        # materialize_missing: start from the README's precondition, as the offline render does (a namespace the
+        # stack reads from exists, with clean ServiceAccounts). Other tests start from an explicit cluster.
         self.materialize_missing = materialize_missing
         self.state: Dict[str, StateEntry] = {}
         self.order: List[str] = []  # creation order; deletes run in reverse (dependents first)
@@ -512,115 +500,11 @@ class Platform:
             return id_, outputs
 
 
-class PlatformMocks(RecordingMocks):
-    """RecordingMocks whose answers come from a Platform instead of echoing inputs."""
-
-    def __init__(self, platform: Platform, run_transforms: bool = False) -> None:
-        super().__init__(run_transforms=run_transforms)
-        self.platform = platform
-        self.request = threading.local()
-
-    def make_monitor(self) -> "PlatformMonitor":
-        """The monitor that hands the platform what MockResourceArgs leaves out."""
-        return PlatformMonitor(self)
-
-    def _transform_props(self, args: pulumi.runtime.MockResourceArgs) -> Dict[str, Any]:
-        # The engine hands transforms secrets and unknowns as Outputs, and with the resource's own transforms every
-        # top-level prop that has dependencies too (source_eval.go, rpc.py; engine-semantics.md "Transforms").
-        deps = set(getattr(self.request, "property_dependencies", ()) or ())
-        own = bool(getattr(args, "transforms", None))
-        return {k: engine_form(v, as_output=own and k in deps) for k, v in args.inputs.items()}
-
-    def _wire(self, props: Dict[str, Any]) -> Dict[str, Any]:
-        # Transforms may return Outputs; serialise them as the SDK does, back to wire form.
-        struct = pulumi_internals.run_sync(rpc.serialize_properties(props, {}))
-        return rpc.deserialize_properties(struct, keep_unknowns=True)
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[Optional[str], dict]:
-        """Record the registration, then let the platform answer it."""
-        inputs = self._transformed(args) if self.run_transforms and args.custom else dict(args.inputs)
-        self._record(args, inputs)
-        request = self.request
-        try:
-            return self.platform.register(
-                request.urn, args.typ, inputs, args.custom, request.retain_on_delete, request.secret_inputs,
-                request.additional_secret_outputs)
-        except PlatformError as err:
-            self.platform.errors.append(err)
-            raise
-
-
-class PlatformMonitor(RecordingMonitor):
-    """The mock monitor, passing urns and options to the platform and returning read ids as the engine does."""
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
-        """Stash what the platform needs from the request, then register as the mock monitor does."""
-        local = self.mocks.request
-        local.urn = self.make_urn(request.parent, request.type, request.name)
-        local.retain_on_delete = bool(getattr(request, "retainOnDelete", False))
-        local.additional_secret_outputs = list(request.additionalSecretOutputs)
-        local.property_dependencies = list(request.propertyDependencies.keys())
-        local.secret_inputs = {k for k, v in request.object.fields.items() if pulumi_internals.is_wire_secret(v)}
-        return super().RegisterResource(request)
-
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
-        """Read through the platform; a skipped read answers no properties (all unknown) and no id."""
-        pulumi_internals.ensure_event_loop()
-        urn = self.make_urn(request.parent, request.type, request.name)
-        self.mocks._record(pulumi.runtime.MockResourceArgs(
-            typ=request.type, name=request.name, inputs=rpc.deserialize_properties(request.properties),
-            provider=request.provider, resource_id=request.id), {})
-        try:
-            id_, state = self.mocks.platform.read(urn, request.type, request.id)
-        except PlatformError as err:
-            self.mocks.platform.errors.append(err)
-            raise
-        props = pulumi_internals.run_sync(rpc.serialize_properties(state or {}, {}))
-        pulumi_internals.record_read(self, urn, id_, state or {})
-        self._annotate(request, urn, read=True)
-        return resource_pb2.ReadResourceResponse(urn=urn, id=id_, properties=props)
-
-
-def engine_form(value: Any, as_output: bool = False) -> Any:
-    """A wire value as the engine hands it to a transform: secrets and unknowns as Outputs."""
-    if rpc.is_rpc_secret(value):
-        return pulumi.Output.secret(plain(rpc.unwrap_rpc_secret(value)))
-    if isinstance(value, pulumi.output.Unknown) or value == rpc.UNKNOWN:
-        return _unknown_output()
-    if isinstance(value, dict):
-        value = {k: engine_form(v) for k, v in value.items()}
-    elif isinstance(value, list):
-        value = [engine_form(v) for v in value]
-    return pulumi.Output.from_input(value) if as_output else value
-
-
-def _unknown_output() -> pulumi.Output:
-    loop = asyncio.get_event_loop()
-    known: "asyncio.Future[bool]" = loop.create_future()
-    known.set_result(False)
-    result: "asyncio.Future[Any]" = loop.create_future()
-    result.set_result(None)
-    secret: "asyncio.Future[bool]" = loop.create_future()
-    secret.set_result(False)
-    return pulumi.Output(set(), result, known, secret)
-
-
-
-
-def run_on_platform(platform: Platform, program: Any, *, preview: bool, **kwargs: Any) -> Any:
-    """One program run (a preview, or the update phase of an up) against `platform`; returns mockrun's Run."""
-    from .mockrun import run_program
-
-    platform.begin(preview)
-    mocks = PlatformMocks(platform, run_transforms=kwargs.pop("run_transforms", False))
-    result = run_program(program, preview=preview, mocks=mocks, **kwargs)
-    if platform.errors:
-        raise platform.errors[0]
-    platform.finish()
-    return result
+run_on_platform = run_on
+"""One program run (a preview, or the update phase of an up) against a Platform."""
 
 
 __all__ = [
-    "Cluster", "MAX_MANAGER", "Obj", "Platform", "PlatformError", "PlatformMocks", "ProviderOptions", "Step",
+    "Cluster", "MAX_MANAGER", "Obj", "Platform", "PlatformError", "ProviderOptions", "Step",
     "fields_of", "relinquish", "run_on_platform", "ssa_apply",
 ]
