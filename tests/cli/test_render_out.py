@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from registry_credentials.errors import ConfigError
 from registry_credentials.cli.render import MARKER, Manifest, write
@@ -123,3 +124,20 @@ def test_write_refuses_before_touching_anything(tmp_path):
     with pytest.raises(ConfigError, match="is not empty and render did not write it"):
         write(_manifests(1), out)
     assert [p.name for p in out.iterdir()] == ["00-configmap-cm-1.yaml"]
+
+
+# Strings YAML 1.1 (kubectl's reader) or 1.2 (the stack files') would read as something else unless quoted.
+TRICKY = ["on", "off", "yes", "no", "y", "n", "Y", "true", "False", "null", "~", "", "1", "01", "0x1f", "0o17",
+          "1e3", "1_000", "1:20", ".inf", "-.5", "2001-01-01", "<<", "=", "-", "#x", "a: b", " x", "x ", "é",
+          "line\u2028break", "tab\there", "multi\nline", "multi\nline ", "- item", "[1]", "{a: 1}", "'quoted'"]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_render_yaml_means_the_same_to_yaml_1_1_and_1_2_readers(value):
+    from ruamel.yaml import YAML
+
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"k": value}},
+            "data": {value or "empty": value}}
+    text = Manifest("kubernetes:core/v1:ConfigMap", "x", body).to_yaml()
+    assert yaml.safe_load(text) == body, text  # YAML 1.1, as kubectl reads it (sigs.k8s.io/yaml on go-yaml v2)
+    assert YAML(typ="safe", pure=True).load(text) == body, text  # YAML 1.2, as the stack files are read

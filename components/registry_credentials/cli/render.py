@@ -1,5 +1,6 @@
 """Offline `render`: run the real stack program under Pulumi's mocks and write the manifests `pulumi up` would apply."""
 
+import io
 import json
 import os
 import re
@@ -9,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.representer import SafeRepresenter
+from ruamel.yaml.resolver import BaseResolver, implicit_resolvers
+
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
@@ -23,16 +27,44 @@ _TOP_KEYS = ("apiVersion", "kind", "metadata")
 _KIND_ORDER = ("Namespace", "Secret", "ConfigMap", "ServiceAccount", "Role", "RoleBinding")
 
 
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML with multi-line strings (the agent script in its ConfigMap) as readable literal blocks."""
+class _EitherVersion(BaseResolver):
+    """Reads a plain scalar as YAML 1.1 or 1.2 would, whichever makes it a non-string, so the writer quotes it.
+
+    kubectl reads manifests as YAML 1.1 (sigs.k8s.io/yaml, on go-yaml v2), where `on`, `yes` and `no` are booleans;
+    stack files are YAML 1.2 (config.stack_files). Quoted, a value means the same to both.
+    """
+
+    def __init__(self, version: Any = None, loader: Any = None, loadumper: Any = None) -> None:
+        super().__init__(loader or loadumper)
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and all(line == line.rstrip() for line in value.splitlines()) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+for _versions, _tag, _regexp, _first in implicit_resolvers:
+    _EitherVersion.add_implicit_resolver_base(_tag, _regexp, _first)
 
 
-_Dumper.add_representer(str, _str)
+class _Representer(SafeRepresenter):
+    """Multi-line strings (the agent script in its ConfigMap) as readable literal blocks."""
+
+    def represent_str(self, value: str) -> Any:
+        """A literal block when the text has several lines and none ends in a space, else the usual scalar."""
+        style = "|" if "\n" in value and all(line == line.rstrip() for line in value.splitlines()) else None
+        return self.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Representer.add_representer(str, _Representer.represent_str)
+
+
+def _dump(body: Dict[str, Any]) -> str:
+    writer = YAML(typ="safe", pure=True)
+    writer.Resolver = _EitherVersion
+    writer.Representer = _Representer
+    writer.default_flow_style = False
+    writer.sort_base_mapping_type_on_output = False  # the caller orders the keys
+    writer.allow_unicode = False  # escape non-ASCII: a raw U+2028 in a quoted scalar is a line break to YAML 1.1
+    writer.width = 1 << 16  # never fold a long line
+    out = io.StringIO()
+    writer.dump(body, out)
+    return out.getvalue()
 
 
 @dataclass
@@ -63,7 +95,7 @@ class Manifest:
         # insertion order differs run to run, and the bytes must not.
         body = {k: _sorted(self.body[k]) for k in _TOP_KEYS if k in self.body}
         body.update({k: _sorted(self.body[k]) for k in sorted(self.body) if k not in body})
-        return f"# {self.typ} {self.logical_name}{note}\n" + yaml.dump(body, Dumper=_Dumper, sort_keys=False)
+        return f"# {self.typ} {self.logical_name}{note}\n" + _dump(body)
 
 
 def _sorted(value: Any) -> Any:
