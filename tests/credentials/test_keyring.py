@@ -11,6 +11,7 @@ import pytest
 
 from registry_credentials.credentials import keyring
 from registry_credentials.credentials.keyring import KeyProblem
+from registry_credentials.credentials.keyring.gofilepath import BadPattern, go_filepath_match
 
 HUB = "https://index.docker.io/v1/"
 SHA = "sha256:" + "f" * 64
@@ -407,10 +408,10 @@ def _check_urls_match(args: tuple[str, str], expected: bool) -> None:
 def _check_filepath_match(args: tuple[str, str], expected: Any) -> None:
     pattern, name = (a.encode() for a in args)
     if expected == "error":
-        with pytest.raises(keyring._BadPattern):
-            keyring._go_filepath_match(pattern, name)
+        with pytest.raises(BadPattern):
+            go_filepath_match(pattern, name)
     else:
-        assert keyring._go_filepath_match(pattern, name) is expected
+        assert go_filepath_match(pattern, name) is expected
 
 
 def _check_is_default(args: tuple[str], expected: bool) -> None:
