@@ -14,9 +14,9 @@ from pulumi.runtime import rpc
 
 from registry_credentials import RegistryCredentials, render_dockerconfigjson
 from registry_credentials.checks.names import label_value
-from support.platform_model import MAX_MANAGER, Platform, PlatformError, ProviderOptions
 from registry_credentials.service_accounts.resources import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
+from support.platform_model import MAX_MANAGER, Platform, PlatformError, ProviderOptions
 from support.records import plaintext_of, unwrap
 
 PASSWORD = "S3cret-harbor-Pw!"
@@ -309,8 +309,8 @@ def test_named_and_patched_service_accounts():
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_project_stacks_deploy_from_the_readme_precondition(name):
-    from registry_credentials.config.stack_files import load_stack
     from registry_credentials.cli import render
+    from registry_credentials.config.stack_files import load_stack
     from support.stack import PROJECT_DIR
 
     platform = Platform(materialize_missing=True)

@@ -3,8 +3,8 @@
 from importlib import import_module
 from typing import Any
 
-from .errors import ConfigError
 from .credentials.registries import render_dockerconfigjson
+from .errors import ConfigError
 
 # The component pulls in Pulumi and pulumi-kubernetes; load it only when asked for, so the pure
 # modules (credentials, checks) and the CLI stay fast to import (0.1 s instead of 1.2 s here).

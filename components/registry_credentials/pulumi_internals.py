@@ -11,9 +11,8 @@ from typing import Any, Awaitable, Iterator, List, Optional, TypeVar
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
-from pulumi.runtime import rpc
+from pulumi.runtime import rpc, sync_await
 from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime import sync_await
 
 T = TypeVar("T")
 

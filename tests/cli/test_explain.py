@@ -10,8 +10,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from registry_credentials import RegistryCredentials
-from registry_credentials.credentials.coverage import explain, pod_spec_images
 from registry_credentials.cli.mockrun import run_program
+from registry_credentials.credentials.coverage import explain, pod_spec_images
 from support.stack import PROJECT_DIR
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry_credentials.errors import ConfigError
 from registry_credentials.cli.render import MARKER, Manifest, write
+from registry_credentials.errors import ConfigError
 from support.cli import project, run_cli, stack_text
 
 T = "registry-credentials"

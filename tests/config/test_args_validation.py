@@ -6,10 +6,10 @@ import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
 from registry_credentials.checks.names import check_dns_label, check_dns_subdomain, check_label_value, label_value
-from registry_credentials.credentials.servers import ServerSyntaxError, normalize_server
 from registry_credentials.checks.spelling import Spelling
 from registry_credentials.checks.values import STACK, did_you_mean
 from registry_credentials.cli.mockrun import RecordingMocks, run_program
+from registry_credentials.credentials.servers import ServerSyntaxError, normalize_server
 
 PASSWORD = "Pyth0n-API-S3cret"
 REGISTRY = {"server": "r.example.com", "username": "robot", "password": PASSWORD}

@@ -10,9 +10,9 @@ from typing import Dict, Optional
 
 import pytest
 
-from registry_credentials.errors import ConfigError
 from registry_credentials.credentials.dockerconfig import MAX_SECRET_BYTES
 from registry_credentials.credentials.registries import render_dockerconfigjson
+from registry_credentials.errors import ConfigError
 
 # (server, username, password, email): each row is run through kubectl and through our renderer.
 KUBECTL_CASES = [

@@ -6,8 +6,8 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import ConfigError, RegistryCredentials
-from support.agent import AGENT
 from registry_credentials.cli.mockrun import RecordingMocks, run_program
+from support.agent import AGENT
 from support.records import manifest_bodies, plaintext_of, unwrap, validate_strict
 
 REGISTRY = {"server": "harbor.example.com", "username": "robot$node", "password": "N0de-S3cret-pw"}

@@ -9,8 +9,8 @@ import runpy
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from registry_credentials.cli.mockrun import Run
-from support.platform_model import Cluster, Platform, ProviderOptions, Step, run_on_platform
 from registry_credentials.cli.render import redact
+from support.platform_model import Cluster, Platform, ProviderOptions, Step, run_on_platform
 from support.stack import PROJECT, PROJECT_DIR
 
 FOREIGN_MANAGER = "kubectl-edit"

@@ -6,9 +6,9 @@ import pulumi
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials, VerifyMode
+from registry_credentials.cli.mockrun import RecordingMocks, run_program
 from registry_credentials.config.stack_files import PLACEHOLDER
 from registry_credentials.verify.settings import DEFAULT_ENV
-from registry_credentials.cli.mockrun import RecordingMocks, run_program
 from support.records import plaintext_of
 from support.stack import run_stack_program
 from support.tls_registry import PASSWORD, USERNAME

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from registry_credentials.verify import login as verify
 from registry_credentials.credentials.servers import DOCKER_HUB_KEY
+from registry_credentials.verify import login as verify
 from registry_credentials.verify.login import ACCEPTED, REJECTED, UNREACHABLE, Target, check, check_all, endpoint_of
 from support.tls_registry import PASSWORD, USERNAME, make_ca, running_tls_registry, silent_server
 

@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
 from ruamel.yaml import YAML
 from ruamel.yaml.representer import SafeRepresenter
 from ruamel.yaml.resolver import BaseResolver, implicit_resolvers
 
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
-
-from ..errors import ConfigError
 from ..config.stack_files import PLACEHOLDER, StackConfig, object_value
+from ..errors import ConfigError
 from .mockrun import Record, Run
 from .offline_preview import Engine, FirstPreview, run_on
 

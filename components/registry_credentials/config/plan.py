@@ -1,6 +1,6 @@
 """The plan: every setting of one component instance, checked once and normalised. The component builds from it."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Tuple
 
 from ..credentials.registries import Registries

@@ -7,7 +7,14 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ..children import Children
-from .daemonset import AGENT_ANNOTATION, PRIVILEGED_LABELS, ROLLOUT_ANNOTATION, pod_spec, selector_labels, update_strategy
+from .daemonset import (
+    AGENT_ANNOTATION,
+    PRIVILEGED_LABELS,
+    ROLLOUT_ANNOTATION,
+    pod_spec,
+    selector_labels,
+    update_strategy,
+)
 from .script import SCRIPT_KEY, agent_digest, agent_script
 from .settings import NodeBootstrap
 

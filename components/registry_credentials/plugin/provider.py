@@ -12,8 +12,8 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
 from ..checks.spelling import Spelling
-from ..errors import ConfigError, listing
 from ..component import TYPE_TOKEN, RegistryCredentials
+from ..errors import ConfigError, listing
 from .engine_inputs import plain_inputs
 
 PACKAGE = "registry-credentials"

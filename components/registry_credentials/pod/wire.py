@@ -23,7 +23,6 @@ import pulumi
 from pulumi.runtime.known_types import is_unknown
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret, wrap_rpc_secret
 
-
 POD_SPEC_PATHS: Mapping[str, Tuple[str, ...]] = {
     "kubernetes:core/v1:Pod": ("spec",),
     "kubernetes:core/v1:PodTemplate": ("template", "spec"),

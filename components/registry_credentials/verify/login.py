@@ -37,8 +37,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from .challenge import Challenge, parse_challenges
 from ..credentials.servers import DOCKER_HUB_KEY
+from .challenge import Challenge, parse_challenges
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
