@@ -63,9 +63,9 @@ URLS_MATCH_DOCS = [
 ]
 
 # Source: pkg/credentialprovider/keyring.go URLsMatch semantics with Go's net.SplitHostPort / filepath.Match
-# (our own edge cases; facts doc section 2.3).
+# (our own edge cases).
 URLS_MATCH_EDGES = [
-    ("10.0.0.*:5000", "10.0.0.7:5000/app", True),  # facts doc example
+    ("10.0.0.*:5000", "10.0.0.7:5000/app", True),  # a glob per host label, the port compared as text
     ("registry.io", "registry.io:5000/app", False),  # port "" != "5000"
     ("registry.io:443", "registry.io/app", False),  # ":443" != no port
     ("registry.io:5000", "registry.io:5000/app", True),
@@ -205,7 +205,8 @@ NORMALIZE_REFERENCE_PARSE = [
     ("[fe80::1%eth0]:5000/repo", None), ("[fe80::1%@invalidzone]:5000/repo", None),
 ]
 
-# Source: the brief and facts doc 2.2 (pod-spec spellings), plus go-digest validation (algorithm.go/digest.go).
+# Source: distribution/reference ParseNormalizedNamed (normalize.go) on pod-spec spellings, as pkg/util/parsers
+# ParseImageName calls it, plus go-digest validation (algorithm.go/digest.go).
 NORMALIZE_KUBELET = [
     ("nginx:1.14", "docker.io/library/nginx"), ("myuser/app", "docker.io/myuser/app"),
     ("index.docker.io/library/nginx", "docker.io/library/nginx"), ("index.docker.io/foo", "docker.io/library/foo"),
@@ -224,7 +225,7 @@ NORMALIZE_KUBELET = [
 # parse_key (None = url.Parse error, entry ignored)
 # ---------------------------------------------------------------------------------------------------
 
-# Source: facts doc 2.1 examples and keyring.go BasicDockerKeyring.Add, with Go net/url.Parse behaviour
+# Source: keyring.go BasicDockerKeyring.Add and its keyring_test.go cases, with Go net/url.Parse behaviour
 # (query/fragment cut, host character rules, %-escapes, control characters, Go 1.24.8+ IP-literal rule,
 # Go 1.26 strict colons for http/https).
 PARSE_KEY = [
@@ -314,7 +315,7 @@ LOOKUP = [
     (PONG, "bar.example.com", []), (["https://quay.io/v1/"], "quay.io/foo/bar:1", ["https://quay.io/v1/"]),
     (["https://quay.io/v1/"], "quay.io", []), ([HUB], "google/docker-registry", [HUB]), ([HUB], "jenkins", [HUB]),
     ([HUB], "index.docker.io/google/docker-registry", [HUB]), ([HUB], "world.mesos.org/foo/bar", []),
-    # Source: facts doc 2.4 Docker Hub table (verified here against the real code).
+    # Docker Hub spellings: keyring.go Lookup's direct matches and its index.docker.io fallback (isDefaultRegistryMatch).
     ([HUB], "nginx:1.14", [HUB]), (["index.docker.io"], "nginx:1.14", ["index.docker.io"]),
     (["docker.io"], "nginx:1.14", ["docker.io"]),
     (["https://docker.io/v2/"], "nginx:1.14", ["https://docker.io/v2/"]),
@@ -357,7 +358,7 @@ LOOKUP_ERRORS = ["Nginx", "", "nginx:", SHA[7:], "registry.example.com/App", "pr
 # diagnose_keys: (keys, [(key, kind, words the message must contain)])
 # ---------------------------------------------------------------------------------------------------
 
-# Source: facts doc 2.4 (Docker Hub consequences, shadowing), keyring.go Lookup's fallback rule; our own rows.
+# Source: keyring.go Lookup's fallback rule (tried only when no key matches directly, hence shadowing); our own rows.
 FIX = ["https://index.docker.io/v1/", "docker.io"]
 DIAGNOSE = [
     ([HUB], []), (["docker.io"], []), (["docker.io/myorg"], []), ([HUB, "index.docker.io"], []),

@@ -1,7 +1,7 @@
 """Atomic writes as a property: while the agent rewrites config.json many times, a concurrent reader only ever sees
 a complete, valid document (the old one or the new one), and every rewrite is a new inode (rename, never in place).
 
-The kubelet re-reads config.json at most every 5 minutes and caches even a failed read (kubernetes-facts §1.2,
+The kubelet re-reads config.json at most every 5 minutes and caches even a failed read (kubernetes/kubernetes
 pkg/credentialprovider/provider.go `CachingDockerConfigProvider`), so one torn read costs a node its credentials
 for 5 minutes.
 """

@@ -21,7 +21,7 @@ from registry_credentials.service_accounts.settings import ForeignPullSecrets
 KEEP = ForeignPullSecrets.KEEP
 
 FIXTURES = Path(__file__).parent / "fixtures"
-OURS = "pulumi-registry-credentials-test-rc"  # component.field_manager("rc") under the mocks' project and stack
+OURS = "pulumi-registry-credentials-test-rc"  # field_manager("rc") under the mocks' project and stack
 SA = "kubernetes:core/v1:ServiceAccount"
 PATCH = "kubernetes:core/v1:ServiceAccountPatch"
 REGISTRY = {"server": "harbor.example.com", "username": "robot$puller", "password": "Managed-F1elds-pw"}
