@@ -22,8 +22,6 @@ import sys
 import time
 from typing import Dict, List
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def registries(count: int) -> List[dict]:
     """`count` registries with distinct hosts and throwaway passwords."""
@@ -138,5 +136,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.join(HERE, "..", "components"))
     main()
