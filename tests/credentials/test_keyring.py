@@ -315,7 +315,8 @@ LOOKUP = [
     (PONG, "bar.example.com", []), (["https://quay.io/v1/"], "quay.io/foo/bar:1", ["https://quay.io/v1/"]),
     (["https://quay.io/v1/"], "quay.io", []), ([HUB], "google/docker-registry", [HUB]), ([HUB], "jenkins", [HUB]),
     ([HUB], "index.docker.io/google/docker-registry", [HUB]), ([HUB], "world.mesos.org/foo/bar", []),
-    # Docker Hub spellings: keyring.go Lookup's direct matches and its index.docker.io fallback (isDefaultRegistryMatch).
+    # Docker Hub spellings: keyring.go Lookup's direct matches, and its index.docker.io fallback
+    # (isDefaultRegistryMatch).
     ([HUB], "nginx:1.14", [HUB]), (["index.docker.io"], "nginx:1.14", ["index.docker.io"]),
     (["docker.io"], "nginx:1.14", ["docker.io"]),
     (["https://docker.io/v2/"], "nginx:1.14", ["https://docker.io/v2/"]),

@@ -41,7 +41,9 @@ class Plan:
         registries = []
         for entry, secret in zip(self.registries.entries, self.registries.passwords):
             check = self.checks[entry.index]
-            registry: Dict[str, Any] = {"server": entry.server, "username": entry.username, "password": password(secret)}
+            registry: Dict[str, Any] = {
+                "server": entry.server, "username": entry.username, "password": password(secret),
+            }
             if entry.email:
                 registry["email"] = entry.email
             registry["verify"] = check.mode
@@ -54,7 +56,8 @@ class Plan:
             "registries": registries,
             "namespaces": [
                 {"name": ns.name, "create": ns.create, "default_service_account": ns.default_service_account,
-                 "service_accounts": list(ns.service_accounts), "patch_service_accounts": list(ns.patch_service_accounts),
+                 "service_accounts": list(ns.service_accounts),
+                 "patch_service_accounts": list(ns.patch_service_accounts),
                  "foreign_pull_secrets": ns.foreign_pull_secrets}
                 for ns in self.namespaces
             ],

@@ -48,7 +48,8 @@ def check_password(field_name: str, password: Any, registry_name: Optional[str] 
             raise ConfigError(f"{field_name}: is only whitespace; set the real password with {command}")
     else:
         if password is not None and not isinstance(password, str):
-            raise ConfigError(f"{field_name}: must be a string or a pulumi.Output of one, not {type(password).__name__}")
+            kind = type(password).__name__
+            raise ConfigError(f"{field_name}: must be a string or a pulumi.Output of one, not {kind}")
         if not password or not password.strip():
             raise ConfigError(f"{field_name}: must not be empty or only whitespace; set it as a secret")
     try:
