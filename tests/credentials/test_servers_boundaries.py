@@ -28,3 +28,10 @@ def test_index_docker_io_with_a_path_says_why_it_is_rewritten():
     warning = normalize_server("index.docker.io/myorg").warning
     assert warning == ("index.docker.io with a path never matches: images normalise to docker.io/...; "
                        "writing the key docker.io/myorg instead")
+
+
+# Full-string matches: `$` would also match before a trailing newline.
+@pytest.mark.parametrize("server", ["r.example.com\n", "r.example.com:5000\n", "r.example.com/team\n"])
+def test_server_syntax_matches_the_whole_string(server):
+    with pytest.raises(ServerSyntaxError):
+        normalize_server(server)
