@@ -55,7 +55,7 @@ def assert_nothing_leaks(stack: Stack, *passwords: str) -> None:
         assert base64.b64encode(f"{REGISTRY['username']}:{password}".encode()).decode() not in exposed
 
 
-# 1. Existing namespaces with clean ServiceAccounts; destroy leaves them exactly as before (README, method 3).
+# 1. Existing namespaces with clean ServiceAccounts; destroy leaves them exactly as before (docs/namespace-defaults.md).
 def test_existing_namespaces_with_clean_service_accounts():
     stack = stack_on(cluster_with(["apps", "basic"])).configure(values(["apps", "basic"]))
     first = ops(stack.preview())
@@ -106,7 +106,7 @@ def test_foreign_pull_secrets_kept_and_left_in_place_on_destroy():
     assert pull_secrets(stack, "apps") == ["team-registry", SECRET]
     assert owners(stack.platform, "ServiceAccount", "apps", "default", "imagePullSecrets") == [OURS]
     stack.destroy()
-    # README: on destroy the list is left as it is, theirs kept, ours left behind.
+    # docs/namespace-defaults.md: on destroy the list is left as it is, theirs kept, ours left behind.
     assert pull_secrets(stack, "apps") == ["team-registry", SECRET]
     assert live(stack.platform, "Secret", "apps", SECRET) is None
 

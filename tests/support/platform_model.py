@@ -281,7 +281,7 @@ class Platform:
                  materialize_missing: bool = False) -> None:
         self.cluster = cluster or Cluster()
         self.options = options or ProviderOptions()
-        # materialize_missing: start from the README's precondition, as the offline render does (a namespace the
+        # materialize_missing: start from method 3's precondition, as the offline render does (a namespace the
         # stack reads from exists, with clean ServiceAccounts). Other tests start from an explicit cluster.
         self.materialize_missing = materialize_missing
         self.state: Dict[str, StateEntry] = {}

@@ -2,7 +2,8 @@
 
 Pulumi's default mocks echo inputs back and answer every read, so the render would show values no preview shows.
 Here registrations and reads are answered as in the first preview of a stack with no state yet, on a cluster that
-meets the README's precondition (every namespace the stack reads from exists, with clean ServiceAccounts):
+meets method 3's precondition (docs/namespace-defaults.md: every namespace the stack reads from exists, with
+clean ServiceAccounts):
 
 - a new resource has no id yet in preview, and a Patch resource none in any preview (pulumi-kubernetes
   provider/pkg/provider/provider.go Create, preview branch), so reads by those ids are skipped;
@@ -51,7 +52,7 @@ class Engine(Protocol):
 
 
 class FirstPreview:
-    """The engine of a stack's first `pulumi preview`, on a cluster that meets the README's precondition."""
+    """The engine of a stack's first `pulumi preview`, on a cluster that meets method 3's precondition."""
 
     def __init__(self) -> None:
         self.errors: List[EngineError] = []
