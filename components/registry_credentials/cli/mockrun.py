@@ -1,8 +1,8 @@
 """Run a Pulumi program under Pulumi's own mock runtime and return what it registered.
 
 This is not an engine: by default resources are not created, only recorded with the inputs the real program sends,
-and outputs echo them. `platform.PlatformMocks` plugs in here to answer as the engine, pulumi-kubernetes and the API
-server would. The offline `render` command and the test suite share it, so both see exactly what `pulumi up` sends.
+and outputs echo them. `offline_preview.EngineMocks` plugs in here to answer as the engine, pulumi-kubernetes and
+the API server would. The offline `render` command and the test suite share it, so both see exactly what `pulumi up` sends.
 """
 
 import inspect
@@ -62,7 +62,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return RecordingMonitor(self)
 
     def _transform_props(self, args: pulumi.runtime.MockResourceArgs) -> Dict[str, Any]:
-        """Props as handed to transforms (here the wire form; the platform model hands Outputs as the engine does)."""
+        """Props as handed to transforms (here the wire form; EngineMocks hands Outputs as the engine does)."""
         return dict(args.inputs)
 
     def _wire(self, props: Dict[str, Any]) -> Dict[str, Any]:
@@ -85,13 +85,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[Optional[str], dict]:
         """Record the registration and return plausible outputs."""
         inputs = self._transformed(args) if self.run_transforms and args.custom else dict(args.inputs)
-        record = self._record(args, inputs)
+        record = self.record(args, inputs)
         if record.read:
             state = self.live.get((args.typ, args.resource_id))
             return args.resource_id, dict(state) if state is not None else dict(args.inputs)
         return self._created(args.typ, args.name, inputs)
 
-    def _record(self, args: pulumi.runtime.MockResourceArgs, inputs: Dict[str, Any]) -> Record:
+    def record(self, args: pulumi.runtime.MockResourceArgs, inputs: Dict[str, Any]) -> Record:
+        """Note one registration (or read) with the inputs it was sent."""
         record = Record(
             typ=args.typ,
             name=args.name,

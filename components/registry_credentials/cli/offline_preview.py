@@ -119,7 +119,7 @@ class EngineMocks(RecordingMocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Tuple[Optional[str], dict]:
         """Record the registration, then let the engine answer it."""
         inputs = self._transformed(args) if self.run_transforms and args.custom else dict(args.inputs)
-        self._record(args, inputs)
+        self.record(args, inputs)
         request = self.request
         try:
             return self.engine.register(
@@ -147,7 +147,7 @@ class EngineMonitor(RecordingMonitor):
         """Read through the engine; a skipped read answers no properties (all unknown) and no id."""
         pulumi_internals.ensure_event_loop()
         urn = self.make_urn(request.parent, request.type, request.name)
-        self.mocks._record(pulumi.runtime.MockResourceArgs(
+        self.mocks.record(pulumi.runtime.MockResourceArgs(
             typ=request.type, name=request.name, inputs=rpc.deserialize_properties(request.properties),
             provider=request.provider, resource_id=request.id), {})
         try:
