@@ -4,6 +4,7 @@ Each folder checks its own settings (credentials/, verify/, service_accounts/, n
 order and adds the checks that span folders. Every problem of a run is collected and reported together.
 """
 
+from types import MappingProxyType
 from typing import Any, Collection, Mapping, Optional
 
 from ..checks.names import check_dns_subdomain
@@ -69,7 +70,7 @@ def check(
     problems.raise_all()
     return Plan(
         registries=registries,
-        checks=checks,
+        checks=MappingProxyType(checks),
         verify=verify,
         namespaces=namespaces,
         node=node,

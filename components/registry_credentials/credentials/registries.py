@@ -131,7 +131,8 @@ def _check_one(
 ) -> Optional[Tuple[Entry, Any, Optional[str]]]:
     where = f"registries[{index}]"
     if not isinstance(item, Mapping):
-        problems.add(f"{where}: expected a mapping with server, username, password and optional email")
+        fields = "name, server, username" if source.named_passwords else "server, username, password"
+        problems.add(f"{where}: expected a mapping with {fields} and optional email")
         return None
     server_text = item.get("server")
     label = registry_label(index, server_text)
