@@ -3,7 +3,7 @@
 import pulumi
 
 from registry_credentials import RegistryCredentials
-from registry_credentials.wiring.stack_config import load_args
+from registry_credentials.stack_config import load_args
 
 credentials = RegistryCredentials("registry-credentials", load_args(pulumi.Config()))
 

@@ -28,9 +28,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
-from registry_credentials.model.node_bootstrap import NodeBootstrap, pod_spec
+from registry_credentials.node.daemonset import pod_spec
+from registry_credentials.node.settings import NodeBootstrap
 
-AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "tools" / "node_agent.py"
+AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "node" / "agent.py"
 SIZES = (1, 100, 1000)
 
 

@@ -22,8 +22,6 @@ import sys
 import time
 from typing import Dict, List
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def registries(count: int) -> List[dict]:
     """`count` registries with distinct hosts and throwaway passwords."""
@@ -85,7 +83,7 @@ def child(kind: str, namespaces: int, registry_count: int) -> Dict[str, float]:
 
     import pulumi_kubernetes  # noqa: F401  (imports are not what we measure)
 
-    from registry_credentials.tools.mockrun import run_program
+    from registry_credentials.cli.mockrun import run_program
 
     asyncio.set_event_loop(asyncio.new_event_loop())
     program = PROGRAMS[kind]
@@ -138,5 +136,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.join(HERE, "..", "components"))
     main()

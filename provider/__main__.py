@@ -1,6 +1,6 @@
 """Plugin entry point: the Python language host runs `python <this directory> <engine address>` (RunPlugin)."""
 
-from registry_credentials.wiring.plugin import serve
+from registry_credentials.plugin.provider import serve
 
 if __name__ == "__main__":
     serve()

@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import ConfigError, RegistryCredentials, render_dockerconfigjson
-from registry_credentials.tools.mockrun import RecordingMocks, run_program
+from registry_credentials.cli.mockrun import RecordingMocks, run_program
 from support.records import manifest_bodies, plaintext_of, unwrap, validate_strict
 
 SECRET_TYPE = "kubernetes:core/v1:Secret"

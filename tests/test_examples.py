@@ -4,9 +4,9 @@ from typing import Dict, List
 
 import pytest
 
-from registry_credentials.model.stack_files import load_stack
-from registry_credentials.tools import render
-from registry_credentials.tools.platform import Platform
+from registry_credentials.cli import render
+from registry_credentials.config.stack_files import load_stack
+from support.platform_model import Platform
 from support.records import validate_strict
 from support.stack import PROJECT_DIR
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_credentials.tools.platform import (
+from support.platform_model import (
     MAX_MANAGER,
     Cluster,
     Platform,

@@ -1,7 +1,7 @@
 """Full program runs on the platform model: preview, up, a second preview that plans nothing, and destroy.
 
 Each scenario runs the real `__main__.py` (or the component) under Pulumi's mock runtime, with the platform model
-(registry_credentials.tools.platform) answering registrations and reads as the engine, pulumi-kubernetes and the API
+(support.platform_model) answering registrations and reads as the engine, pulumi-kubernetes and the API
 server would. See that module for the rules and their upstream sources.
 """
 
@@ -13,10 +13,10 @@ import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import RegistryCredentials, render_dockerconfigjson
-from registry_credentials.model.names import label_value
-from registry_credentials.tools.platform import MAX_MANAGER, Platform, PlatformError, ProviderOptions
-from registry_credentials.wiring.component import UnsafePatchError, field_manager
+from registry_credentials.checks.names import label_value
+from registry_credentials.service_accounts.resources import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
+from support.platform_model import MAX_MANAGER, Platform, PlatformError, ProviderOptions
 from support.records import plaintext_of, unwrap
 
 PASSWORD = "S3cret-harbor-Pw!"
@@ -55,7 +55,7 @@ def assert_nothing_leaks(stack: Stack, *passwords: str) -> None:
         assert base64.b64encode(f"{REGISTRY['username']}:{password}".encode()).decode() not in exposed
 
 
-# 1. Existing namespaces with clean ServiceAccounts; destroy leaves them exactly as before (README, method 3).
+# 1. Existing namespaces with clean ServiceAccounts; destroy leaves them exactly as before (docs/namespace-defaults.md).
 def test_existing_namespaces_with_clean_service_accounts():
     stack = stack_on(cluster_with(["apps", "basic"])).configure(values(["apps", "basic"]))
     first = ops(stack.preview())
@@ -106,7 +106,7 @@ def test_foreign_pull_secrets_kept_and_left_in_place_on_destroy():
     assert pull_secrets(stack, "apps") == ["team-registry", SECRET]
     assert owners(stack.platform, "ServiceAccount", "apps", "default", "imagePullSecrets") == [OURS]
     stack.destroy()
-    # README: on destroy the list is left as it is, theirs kept, ours left behind.
+    # docs/namespace-defaults.md: on destroy the list is left as it is, theirs kept, ours left behind.
     assert pull_secrets(stack, "apps") == ["team-registry", SECRET]
     assert live(stack.platform, "Secret", "apps", SECRET) is None
 
@@ -309,8 +309,8 @@ def test_named_and_patched_service_accounts():
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_project_stacks_deploy_from_the_readme_precondition(name):
-    from registry_credentials.model.stack_files import load_stack
-    from registry_credentials.tools import render
+    from registry_credentials.cli import render
+    from registry_credentials.config.stack_files import load_stack
     from support.stack import PROJECT_DIR
 
     platform = Platform(materialize_missing=True)

@@ -3,23 +3,23 @@
 from importlib import import_module
 from typing import Any
 
+from .credentials.registries import render_dockerconfigjson
 from .errors import ConfigError
-from .model.dockerconfig import render_dockerconfigjson
 
 # The component pulls in Pulumi and pulumi-kubernetes; load it only when asked for, so the pure
-# modules (dockerconfig, keyring) and the CLI stay fast to import (0.1 s instead of 1.2 s here).
+# modules (credentials, checks) and the CLI stay fast to import (0.1 s instead of 1.2 s here).
 # Lazy names are invisible to `python -m pulumi.run.plugin`, which scans this module's __dict__, but the language
 # host only falls back to that without a __main__.py (pulumi-language-python RunPlugin); the plugin directory,
-# provider/, has its own __main__.py, which hosts the component explicitly (registry_credentials.wiring.plugin).
+# provider/, has its own __main__.py, which hosts the component explicitly (registry_credentials.plugin.provider).
 _LAZY = {
-    "RegistryCredentials": ".wiring.component",
-    "TYPE_TOKEN": ".wiring.component",
-    "RegistryCredentialsArgs": ".wiring.args",
-    "RegistryArgs": ".wiring.args",
-    "NamespaceArgs": ".wiring.args",
-    "ForeignPullSecrets": ".wiring.args",
-    "VerifyMode": ".wiring.args",
-    "pull_secret_transform": ".wiring.pod_transform",
+    "RegistryCredentials": ".component",
+    "TYPE_TOKEN": ".component",
+    "RegistryCredentialsArgs": ".args",
+    "RegistryArgs": ".args",
+    "NamespaceArgs": ".args",
+    "ForeignPullSecrets": ".args",
+    "VerifyMode": ".args",
+    "pull_secret_transform": ".pod.transform",
 }
 
 __all__ = ["ConfigError", "render_dockerconfigjson", *_LAZY]

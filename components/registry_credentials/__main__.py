@@ -3,7 +3,7 @@
 import os
 import sys
 
-from .tools.cli import main
+from .cli.main import main
 
 code = main()
 try:

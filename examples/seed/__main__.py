@@ -5,26 +5,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from registry_credentials import RegistryCredentials
-from registry_credentials.wiring.stack_config import load_args
+from registry_credentials.stack_config import load_args
 
 PRIVATE_NGINX = "harbor.dev.example.com/library/nginx:1.27"
 
-credentials = RegistryCredentials(
-    "seed",
-    {
-        # Registries and passwords come from stack config exactly as in the main project.
-        "registries": load_args(pulumi.Config())["registries"],
-        "secret_name": "docker-reader-secret",
-        "namespaces": [
-            # Method 2: a named ServiceAccount carries the Secret.
-            {"name": "basic", "create": True, "default_service_account": False, "service_accounts": ["service1"]},
-            # Method 3: the default ServiceAccount carries it, so pods that name none can pull.
-            {"name": "defaults", "create": True},
-            # Method 4: pods list the Secret themselves.
-            {"name": "awesomeapps", "create": True, "default_service_account": False},
-        ],
-    },
-)
+# Registries, passwords, the Secret's name and the namespaces (one per method) come from stack config.
+credentials = RegistryCredentials("seed", load_args(pulumi.Config()))
 after_credentials = pulumi.ResourceOptions(depends_on=[credentials])
 # Preview warns about any workload below, in a managed namespace, whose image no configured key covers.
 pulumi.runtime.register_resource_transform(credentials.image_check_transform())

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-AGENT = Path(__file__).resolve().parents[2] / "components" / "registry_credentials" / "tools" / "node_agent.py"
+AGENT = Path(__file__).resolve().parents[2] / "components" / "registry_credentials" / "node" / "agent.py"
 PAUSE_ENV = "REGISTRY_CREDENTIALS_AGENT_TEST_PAUSE_BEFORE_RENAME"
 STATE = "registry-credentials.state.json"
 """The agent's ownership record, next to config.json."""

@@ -1,16 +1,16 @@
-"""Cluster-state fixtures and scenario helpers over the platform model (registry_credentials.tools.platform).
+"""Cluster-state fixtures and scenario helpers over the platform model (support.platform_model).
 
-The rules live in the package (the offline render runs on them too); this module only sets up clusters and drives
-`pulumi preview` / `pulumi up` / `pulumi destroy` sequences of the real program.
+The rules live in support.platform_model; this module only sets up clusters and drives `pulumi preview` /
+`pulumi up` / `pulumi destroy` sequences of the real program.
 """
 
 import json
 import runpy
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from registry_credentials.tools.mockrun import Run
-from registry_credentials.tools.platform import Cluster, Platform, ProviderOptions, Step, run_on_platform
-from registry_credentials.tools.render import redact
+from registry_credentials.cli.mockrun import Run
+from registry_credentials.cli.render import redact
+from support.platform_model import Cluster, Platform, ProviderOptions, Step, run_on_platform
 from support.stack import PROJECT, PROJECT_DIR
 
 FOREIGN_MANAGER = "kubectl-edit"

@@ -29,6 +29,8 @@ from pulumi.runtime.proto import (
     resource_pb2_grpc,
 )
 
+from registry_credentials import pulumi_internals
+
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = ROOT / "provider"
 PROJECT, STACK = "consumer", "dev"
@@ -39,8 +41,8 @@ UNKNOWN = object()
 
 
 def output_value(value: Any, secret: bool = False, dependencies: Optional[List[str]] = None) -> Dict[str, Any]:
-    """An output value as the engine sends it (pulumi rpc.py `_special_output_value_sig`); no `value` if unknown."""
-    result: Dict[str, Any] = {rpc._special_sig_key: rpc._special_output_value_sig}
+    """An output value as the engine sends it; no `value` if unknown."""
+    result: Dict[str, Any] = pulumi_internals.wire_output_value()
     if value is not UNKNOWN:
         result["value"] = value
     if secret:
@@ -52,7 +54,7 @@ def output_value(value: Any, secret: bool = False, dependencies: Optional[List[s
 
 def bare_secret(value: Any) -> Dict[str, Any]:
     """A secret without the output-value wrapper (older engines, and `accepts_output_values` off)."""
-    return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
+    return pulumi_internals.wire_secret(value)
 
 
 def is_secret(value: Any) -> bool:
@@ -208,7 +210,7 @@ class PluginProcess:
         for reference in (providers or {}).values():
             # The consumer's provider exists already; the SDK looks it up (getResource) before using it.
             urn, _, id_ = reference.rpartition("::")
-            monitor.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, {})
+            pulumi_internals.record_read(monitor, urn, id_, {})
         monitor_server, monitor_address = serve(
             lambda s: resource_pb2_grpc.add_ResourceMonitorServicer_to_server(MonitorServicer(monitor), s)
         )

@@ -5,9 +5,9 @@ from typing import Iterable, List
 
 import kubernetes_validate
 
-from registry_credentials.tools.mockrun import Record, Run
-from registry_credentials.tools.platform import plain
-from registry_credentials.tools.render import redact, whole_numbers
+from registry_credentials.cli.mockrun import Record, Run
+from registry_credentials.cli.offline_preview import plain
+from registry_credentials.cli.render import redact, whole_numbers
 
 K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 """Kubernetes 1.29 and the newest schema kubernetes-validate ships."""

@@ -8,7 +8,7 @@ Tests use it to prove that rendered credentials really authenticate::
         result = real_registry.inspect(authfile)
         assert result.returncode == 0, result.stderr
 
-skopeo traps this module guards against (see /work/shared/reference/testing-here.md, section 5):
+skopeo traps this module guards against (skopeo 1.9.3, the version these tests run against):
 
 * A missing ``--authfile`` is silently ignored and skopeo goes anonymous: ``inspect`` raises FileNotFoundError first.
 * When the authfile has no matching key, skopeo falls back to REGISTRY_AUTH_FILE, ``$XDG_RUNTIME_DIR/containers``

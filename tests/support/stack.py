@@ -6,7 +6,7 @@ import runpy
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from registry_credentials.tools.mockrun import RecordingMocks, Run, run_program
+from registry_credentials.cli.mockrun import RecordingMocks, Run, run_program
 from support.records import unwrap
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

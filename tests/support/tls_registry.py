@@ -1,6 +1,6 @@
 """Real registries over HTTPS (a CA the test generates), with htpasswd (Basic) or token (Bearer) auth.
 
-Recipe: /work/shared/reference/testing-here.md, "Registries with TLS and with token auth". The token issuer is a
+The registry is distribution's `docker-registry` serving a certificate from a CA made here. The token issuer is a
 small HTTPS (or, to test refusals, plain HTTP) server in this process that checks Basic credentials and signs an
 ES256 JWT with a key whose self-signed certificate is the registry's `rootcertbundle` (distribution's
 registry/auth/token verifies the `x5c` chain against it; claims iss, aud, exp, nbf, iat, jti, access).

@@ -1,0 +1,1 @@
+"""Building blocks every setting's check uses: Kubernetes names, known keys, on/off values, choices."""

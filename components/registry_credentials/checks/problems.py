@@ -1,0 +1,34 @@
+"""Collect the configuration problems of one run, so that they are all reported at once."""
+
+from typing import Any, Callable, List, Optional, TypeVar
+
+from ..errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Problems:
+    """Every problem found so far; `raise_all` turns them into one ConfigError."""
+
+    def __init__(self) -> None:
+        self.found: List[str] = []
+
+    def check(self, field: str, check: Callable[..., T], *args: Any) -> Optional[T]:
+        """Check one setting, named `field` as the user spells it: its value, or None when it is invalid.
+
+        Every setting of a run goes through here exactly once (tests/config/test_check_once.py counts it).
+        """
+        try:
+            return check(field, *args)
+        except ConfigError as err:
+            self.found.extend(err.problems)
+            return None
+
+    def add(self, *problems: str) -> None:
+        """Record problems found by a check that spans several settings."""
+        self.found.extend(problems)
+
+    def raise_all(self) -> None:
+        """Raise one ConfigError listing every problem found, if there is any."""
+        if self.found:
+            raise ConfigError(*self.found)

@@ -1,0 +1,91 @@
+"""Checks every setting uses: known keys with a "did you mean", on/off values, fixed choices, printable text.
+
+Pure: no Pulumi.
+"""
+
+import difflib
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable, Mapping, Optional, Type, TypeVar
+
+from ..errors import ConfigError
+from .spelling import Spelling
+
+E = TypeVar("E", bound=Enum)
+
+
+def shown(value: Any) -> str:
+    """Text as the user wrote it, unless it holds characters that would break a message or output line (then repr)."""
+    return value if isinstance(value, str) and value.isprintable() else repr(value)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest known spelling, or an empty string."""
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close:
+        # Case-only typos (`nodebootstrap`) score low on ratio; compare case-insensitively too.
+        lowered = {c.lower(): c for c in choices}
+        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_known(where: str, item: Mapping[Any, Any], allowed: Iterable[str], separator: str = ".") -> None:
+    """Refuse every unknown key of `item`, each named under `where` with the closest allowed spelling."""
+    allowed = sorted(allowed)
+    unknown = [key for key in item if key not in allowed]
+    if unknown:
+        raise ConfigError(*(
+            f"{where}{separator}{shown(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
+            f"allowed: {', '.join(allowed)}"
+            for key in unknown
+        ))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a configuration comes from: how its settings are spelled, and how an on/off value may be written."""
+
+    spelling: Spelling
+    text_booleans: bool
+    """Stack config: the text true/false counts too (Pulumi stores `--type bool` values and YAML 1.2 differently)."""
+    null_is_unset: bool = True
+    """The Python API: None means "not set". In stack config a key written with no value (`enabled:`) is refused."""
+    named_passwords: bool = False
+    """Stack config: registries have a `name`, and their passwords live in the secret `passwords` object, whose
+    reader (config.reader) checks them."""
+    passwords_known: bool = True
+    """False for `explain`, which reads stack config without passwords."""
+
+    def name(self, setting: str) -> str:
+        """A setting's snake_case name as this source spells it."""
+        return self.spelling(setting)
+
+    def on_off(self, field: str, value: Any) -> Optional[bool]:
+        """An on/off setting: None when unset; never truthiness, so "false" can never switch anything on."""
+        if isinstance(value, bool) or (value is None and self.null_is_unset):
+            return value
+        # Pulumi's typed getters: Python's Config.get_bool takes exactly "true"/"True"/"false"/"False" and raises
+        # ConfigTypeError otherwise (sdk/python/lib/pulumi/config.py _get_bool); Go's config.GetBool uses
+        # cast.ToBool -> strconv.ParseBool ("1", "t", "TRUE", ...). Any case of true/false covers both spellings
+        # people write; "1"/"t"/"yes" are refused because YAML readers and the two SDKs disagree on them.
+        if self.text_booleans:
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ConfigError(f"{field}: must be true or false, not {value!r}")
+        raise ConfigError(f"{field}: must be True or False, not {value!r}")
+
+
+ARGS = Source(Spelling.SNAKE, text_booleans=False)
+"""The Python API (and the plugin, whose inputs the SDK hands over in snake_case)."""
+STACK = Source(Spelling.CAMEL, text_booleans=True, null_is_unset=False, named_passwords=True)
+"""Stack config (`stacks/Pulumi.<stack>.yaml`), as the stack program and the offline CLIs read it."""
+
+
+def check_choice(field: str, value: Any, choices: Type[E]) -> E:
+    """A value of a str Enum (a member counts as its text): the member, or ConfigError naming the choices."""
+    text = getattr(value, "value", value)
+    for member in choices:
+        if member.value == text:
+            return member
+    raise ConfigError(f"{field}: must be one of {', '.join(m.value for m in choices)}, not {text!r}")

@@ -1,0 +1,58 @@
+"""What every child of one RegistryCredentials shares: its parent and ordering, its labels, and the pull Secret."""
+
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .checks.names import label_value
+
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+
+
+class Children:
+    """Creates the component's children: `parent=self` on each, and the component's own `depends_on` too."""
+
+    def __init__(self, component: pulumi.ComponentResource, name: str, secret_name: str,
+                 opts: Optional[pulumi.ResourceOptions]) -> None:
+        self.component = component
+        self.name = name
+        """The component's name: every child's name starts with it."""
+        self.secret_name = secret_name
+        self.instance = label_value(name)
+        self.labels = {MANAGED_BY_LABEL: "pulumi", PART_OF_LABEL: "registry-credentials", INSTANCE_LABEL: self.instance}
+        # Children get the component's depends_on too, so whatever the caller orders us after comes first.
+        self._depends_on = opts.depends_on if opts else None
+
+    def opts(self, *depends_on: Optional[pulumi.Resource], **extra: Any) -> pulumi.ResourceOptions:
+        """Options of one child: parented to the component, after `depends_on` and the component's own."""
+        deps = [d for d in depends_on if d is not None]
+        opts = pulumi.ResourceOptions(parent=self.component, depends_on=deps or None, **extra)
+        if self._depends_on is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._depends_on))
+        return opts
+
+    def warn(self, message: str) -> None:
+        """A preview warning attached to the component."""
+        pulumi.log.warn(message, resource=self.component)
+
+    def namespace(self, namespace: str, labels: Mapping[str, str] = ()) -> k8s.core.v1.Namespace:
+        """A namespace the component creates (child name `<name>:<namespace>`)."""
+        return k8s.core.v1.Namespace(
+            f"{self.name}:{namespace}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={**self.labels, **dict(labels)}),
+            opts=self.opts(),
+        )
+
+    def secret(self, namespace: str, data: pulumi.Output,
+               after: Sequence[Optional[pulumi.Resource]] = ()) -> k8s.core.v1.Secret:
+        """The pull Secret in one namespace (child name `<name>:<namespace>`)."""
+        return k8s.core.v1.Secret(
+            f"{self.name}:{namespace}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self.secret_name, namespace=namespace, labels=self.labels),
+            type="kubernetes.io/dockerconfigjson",
+            data=data,
+            opts=self.opts(*after),
+        )

@@ -1,0 +1,1 @@
+"""Command line: `python -m registry_credentials render|explain|verify`, and the offline render behind it."""

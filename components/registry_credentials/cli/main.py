@@ -1,0 +1,278 @@
+"""Command line: `python -m registry_credentials render|explain|verify ...`."""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..checks.values import shown
+from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
+from ..errors import ConfigError
+from ..verify.cli import add_parser as add_verify_parser
+
+EXIT_OK = 0
+"""Success; for explain: every image would be pulled with a configured credential."""
+EXIT_ANONYMOUS = 1
+"""explain: at least one image would be pulled anonymously."""
+EXIT_USAGE = 2
+"""Usage or configuration error: a bad flag, file, directory or setting (argparse uses 2 as well)."""
+EXIT_INVALID_IMAGE = 3
+"""explain: at least one image is not a valid image reference (checked before anonymous pulls)."""
+EXIT_INTERNAL = 70
+"""A bug in this tool (EX_SOFTWARE): one line on stderr, never a traceback unless asked for."""
+MAX_NODE_FILE_BYTES = 16 * 1024 * 1024
+"""Largest --node-file read (the kubelet reads config.json whole; this only bounds explain's memory)."""
+
+EXIT_CODES = f"""\
+exit codes:
+  {EXIT_OK}   success (explain: every image would be pulled with a configured credential; verify: accepted)
+  {EXIT_ANONYMOUS}   explain: an image would be pulled anonymously; verify: a registry rejected the credentials
+  {EXIT_USAGE}   usage or configuration error (bad flag, file, directory or stack setting)
+  {EXIT_INVALID_IMAGE}   explain: an image is not a valid image reference; verify: a registry was unreachable
+  {EXIT_INTERNAL}  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the traceback)
+"""
+EXAMPLES = """\
+examples:
+  python -m registry_credentials render --stack dev
+  python -m registry_credentials render --stack prod --out build/manifests && kubectl apply -f build/manifests
+  python -m registry_credentials explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0
+  python -m registry_credentials explain --json --key harbor.example.com --node-file /var/lib/kubelet/config.json nginx
+"""
+
+
+def _stack(args: argparse.Namespace) -> StackConfig:
+    project_dir = (check_project_dir(Path(args.project_dir)).resolve() if args.project_dir
+                   else find_project_dir(Path.cwd()))
+    return load_stack(project_dir, args.stack)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from . import render  # Pulumi is imported only for the commands that run the program
+
+    config = _stack(args)
+    out = render.check_out_dir(Path(args.out)) if args.out else None
+    for note in config.notes:
+        print(f"note: {note}", file=sys.stderr)
+    try:
+        run = render.run_stack(config)
+    except ConfigError:
+        raise
+    except Exception as err:  # the project's own program failed: the user's to fix, not ours
+        raise ConfigError(f"the stack program {config.project_dir / '__main__.py'} failed: "
+                          f"{type(err).__name__}: {_one_line(str(err))}") from None
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for key in config.unset_secrets:
+        print(f"note: {key} is not set yet; rendered as {PLACEHOLDER}", file=sys.stderr)
+    found = render.manifests(run.records)
+    if out is not None:
+        try:
+            written = render.write(found, out)
+        except OSError as err:
+            raise ConfigError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+        for path in written:
+            print(path, file=sys.stderr)
+    else:
+        sys.stdout.write(render.as_stream(found))
+    outputs = {k: (PLACEHOLDER if k in run.secret_outputs else v) for k, v in run.outputs.items()}
+    print(f"outputs: {json.dumps(outputs, sort_keys=True)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[str, str]]:
+    """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
+    from ..config.reader import FileValues, read_plan
+
+    config = _stack(args)
+    # The program's own reader and checks, without the passwords: explain never needs them.
+    plan = read_plan(FileValues(config), require_passwords=False)
+    names = [r.get("name") for r in (json.loads(config.values[config.full_key("registries")]))]
+    entries = plan.registries.entries
+    about = {e.key: f"registry {names[e.index]}, user {e.username}" for e in entries}
+    keys = [e.key for e in entries]
+    return keys, (keys if plan.node_enabled else []), about
+
+
+def _node_file_keys(path: str) -> List[str]:
+    """The auths keys the kubelet would use from a node's config.json (or .dockercfg), read with its semantics."""
+    from .node_agent import KubeletRejects, kubelet_view  # the node agent's reader: one reading of node files
+
+    data = read_file(Path(path), "--node-file", MAX_NODE_FILE_BYTES)
+    try:
+        view = kubelet_view(data, legacy=Path(path).name == ".dockercfg")
+    except KubeletRejects as err:
+        what = ("is not a JSON config.json" if err.syntax
+                else 'expected a docker config.json, {"auths": {...}}')
+        raise ConfigError(f"--node-file {path}: {what}: {_one_line(str(err))}; the kubelet skips such a file "
+                          "and uses none of its entries") from None
+    return list(view.entries)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from ..credentials.coverage import explain, is_fallback
+    from ..credentials.keyring import diagnose_keys
+
+    pod, node, about = _stack_keys(args) if args.stack else ([], [], {})
+    pod += args.key or []
+    node += args.node_key or []
+    if args.node_file:
+        node += _node_file_keys(args.node_file)
+    if not pod and not node and not args.node_file:  # a node file with no entries: every pull is anonymous
+        raise ConfigError("explain: give --stack NAME, or keys with --key / --node-key / --node-file")
+    images: List[Dict[str, Any]] = []
+    for image in args.images:
+        result = explain(pod, node, image)
+        entry: Dict[str, Any] = {"image": image, "valid": result.error is None}
+        if result.error:
+            entry["error"] = result.error
+        else:
+            entry["repository"] = result.repository
+            entry["covered"] = result.covered
+            for source, keys in (("pod", result.pod), ("node", result.node)):
+                entry[source] = [{"key": key, "dockerHubFallback": is_fallback(key, result.repository or ""),
+                                  **({"about": about[key]} if key in about else {})} for key in keys]
+        images.append(entry)
+    problems = diagnose_keys(sorted(set(pod + node)))
+    code = (EXIT_INVALID_IMAGE if any(not e["valid"] for e in images)
+            else EXIT_ANONYMOUS if any(not e["covered"] for e in images) else EXIT_OK)
+    if args.json:
+        report = {"images": images, "keyProblems": [vars(p) for p in problems], "exitCode": code}
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return code
+    for entry in images:
+        image = shown(entry["image"])  # untrusted: a newline in an image or key must not forge output lines
+        if not entry["valid"]:
+            print(f"{image}: not a valid image reference: {_one_line(entry['error'])}")
+            continue
+        print(f"{image} -> {entry['repository']}")
+        for source, label in (("pod", "pod Secret"), ("node", "node file")):
+            for found in entry[source]:
+                note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
+                detail = f" [{found['about']}]" if "about" in found else ""
+                print(f"  {label}: {shown(found['key'])}{note}{detail}")
+        if not entry["covered"]:
+            print("  anonymous: no configured key matches this image")
+    for problem in problems:
+        print(f"key {problem.key!r} ({problem.kind}): {_one_line(problem.message)}")
+    return code
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("registry-credentials")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _add_render(commands: Any) -> None:
+    render_cmd = commands.add_parser(
+        "render",
+        help="print or write the manifests `pulumi up` would apply, offline (secrets shown as [secret])",
+        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares.",
+        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    render_cmd.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
+    render_cmd.add_argument(
+        "--out", metavar="DIR",
+        help="write one file per manifest into DIR (new, empty, or one render wrote before) instead of stdout",
+    )
+    render_cmd.add_argument("--project-dir", help="the Pulumi project (default: nearest Pulumi.yaml upwards)")
+    render_cmd.set_defaults(func=_render)
+
+
+def _add_explain(commands: Any) -> None:
+    explain_cmd = commands.add_parser(
+        "explain",
+        help="say which credentials the kubelet would use for each image; exit 1 if any would pull anonymously",
+        description="Replay the kubelet's credential lookup for each image.",
+        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explain_cmd.add_argument("images", nargs="+", metavar="IMAGE", help="image as written in a pod spec")
+    explain_cmd.add_argument("--stack", help="take the keys from this stack's config (passwords are not needed)")
+    explain_cmd.add_argument("--project-dir", help="the Pulumi project (default: nearest Pulumi.yaml upwards)")
+    explain_cmd.add_argument("--key", action="append", help="an auths key of the pod Secret (repeatable)")
+    explain_cmd.add_argument("--node-key", action="append", help="an auths key of the node's config.json (repeatable)")
+    explain_cmd.add_argument("--node-file", help="a node's config.json to read auths keys from")
+    explain_cmd.add_argument("--json", action="store_true", help="print one JSON report (for CI) instead of text")
+    explain_cmd.set_defaults(func=_explain)
+
+
+COMMANDS: List[Callable[[Any], None]] = [_add_render, _add_explain, add_verify_parser]
+"""Subcommand registrars, in --help order; a module adding a subcommand appends its own."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m registry_credentials", description=__doc__,
+        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(commands)
+    return parser
+
+
+def _quiet_exit(code: int) -> int:
+    # After a broken pipe the interpreter's final flush of stdout would print "Exception ignored ...":
+    # point stdout at /dev/null so that flush has nowhere to fail.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line; see EXIT_CODES for what the exit status means."""
+    # Started with stdout or stderr closed (`>&-`): Python sets them to None; write into the void instead.
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")  # any argument prints, even undecodable bytes
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _quiet_exit(EXIT_OK)
+    except OSError as err:  # stdout on a full disk and the like: the environment's, not a bug
+        try:
+            print(f"error: cannot write the output: {err.strerror or err}", file=sys.stderr)
+        except OSError:
+            pass
+        return _quiet_exit(EXIT_USAGE)
+
+
+def _run(argv: Optional[List[str]]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except SystemExit as done:  # argparse: --help, --version, usage errors (2)
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError:
+        raise  # output errors: handled by main
+    except Exception as err:  # noqa: BLE001 - the promise is "never a traceback"
+        if os.environ.get("REGISTRY_CREDENTIALS_DEBUG"):
+            raise
+        print(f"internal error: {type(err).__name__}: {_one_line(str(err))} (please report this; set "
+              "REGISTRY_CREDENTIALS_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,100 @@
+"""The plan: every setting of one component instance, checked once and normalised. The component builds from it."""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Tuple
+
+from ..credentials.registries import Registries
+from ..node.settings import NodeBootstrap
+from ..service_accounts.settings import Namespace
+from ..verify.settings import RegistrySetting, VerifyMode
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the configuration says, checked: registries, how each is verified, namespaces, node bootstrap."""
+
+    registries: Registries
+    checks: Mapping[int, RegistrySetting]
+    """How each registry's credentials are checked against it, by registry index."""
+    verify: VerifyMode
+    """The run's default mode (a registry's own `verify` overrides it)."""
+    namespaces: Tuple[Namespace, ...] = ()
+    node: Optional[NodeBootstrap] = None
+    """None when `node_bootstrap` is not set; see `node.enabled`."""
+    secret_name: Optional[str] = None
+    """None: the component's own name."""
+    never_verified: FrozenSet[int] = frozenset()
+    """Registries whose password is a placeholder (the offline render cannot decrypt it): never checked."""
+
+    @property
+    def warnings(self) -> Tuple[str, ...]:
+        """Preview warnings about the settings themselves."""
+        return (*self.registries.warnings, *(self.node.warnings if self.node else ()))
+
+    @property
+    def node_enabled(self) -> Optional[NodeBootstrap]:
+        """The node bootstrap settings when method 1 is on."""
+        return self.node if self.node is not None and self.node.enabled else None
+
+    def args(self, password: Callable[[Any], Any]) -> Dict[str, Any]:
+        """The plan as RegistryCredentialsArgs (snake_case, every value normalised); `password` wraps each password."""
+        registries = []
+        for entry, secret in zip(self.registries.entries, self.registries.passwords):
+            check = self.checks[entry.index]
+            registry: Dict[str, Any] = {
+                "server": entry.server, "username": entry.username, "password": password(secret),
+            }
+            if entry.email:
+                registry["email"] = entry.email
+            registry["verify"] = check.mode
+            if check.ca_file:
+                registry["ca_file"] = check.ca_file
+            if check.insecure:
+                registry["insecure"] = True
+            registries.append(registry)
+        args: Dict[str, Any] = {
+            "registries": registries,
+            "namespaces": [
+                {"name": ns.name, "create": ns.create, "default_service_account": ns.default_service_account,
+                 "service_accounts": list(ns.service_accounts),
+                 "patch_service_accounts": list(ns.patch_service_accounts),
+                 "foreign_pull_secrets": ns.foreign_pull_secrets}
+                for ns in self.namespaces
+            ],
+            "verify": self.verify,
+        }
+        if self.secret_name is not None:
+            args["secret_name"] = self.secret_name
+        if self.node is not None:
+            node = {name: getattr(self.node, name) for name in (
+                "enabled", "namespace", "create_namespace", "name", "image", "kubelet_root_dir", "interval_seconds",
+                "max_surge", "node_selector", "priority_class_name") if getattr(self.node, name) is not None}
+            node["tolerations"] = [dict(t) for t in self.node.tolerations]
+            args["node_bootstrap"] = node
+        return args
+
+
+class StackArgs(Dict[str, Any]):
+    """Component args read from stack config, carrying the plan they were checked into, so nothing is checked twice.
+
+    A caller may still change them before building the component: then the plan no longer applies, and the
+    component checks them again as Python args.
+    """
+
+    def __init__(self, args: Mapping[str, Any], plan: Plan) -> None:
+        super().__init__(args)
+        self.plan = plan
+        self._as_read = _frozen(self)
+
+    def checked_plan(self) -> Optional[Plan]:
+        """The plan, while the args are still exactly as they were read."""
+        return self.plan if _frozen(self) == self._as_read else None
+
+
+def _frozen(value: Any) -> Any:
+    # Outputs compare by identity, which is what "unchanged" means for a password.
+    if isinstance(value, Mapping):
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    return value

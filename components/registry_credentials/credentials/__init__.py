@@ -1,0 +1,1 @@
+"""Registry credentials: servers, the `.dockerconfigjson` they render to, and the kubelet's matching of keys."""

@@ -1,1 +1,0 @@
-"""Pure logic, free of Pulumi: credentials, servers, the kubelet's matching, settings, plans."""

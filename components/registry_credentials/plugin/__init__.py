@@ -1,0 +1,1 @@
+"""The plugin package: RegistryCredentials served to every Pulumi language."""

@@ -1,0 +1,95 @@
+"""Decide what to apply to a ServiceAccount's atomic `imagePullSecrets` list without losing others' entries.
+
+`ServiceAccount.imagePullSecrets` is `+listType=atomic`: a server-side apply owns the whole list. So:
+- with no foreign entry live, we apply `[ours]`; destroy relinquishes the list and the SA is as before;
+- with foreign entries, keeping them means applying `foreign + [ours]` with force (their owner conflicts
+  otherwise), and then destroy would delete the whole list, theirs included. Pulumi's Patch resources cannot
+  restore a list on delete, so that case fails at preview unless the namespace opts in with
+  `foreign_pull_secrets: keep`, which also retains the patch on destroy (our entry stays behind, theirs too).
+"""
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence, Tuple
+
+from ..errors import ConfigError
+from .settings import ForeignPullSecrets
+
+
+@dataclass(frozen=True)
+class PullSecretPlan:
+    """The list to apply, whether the apply must force ownership, and the foreign entries it keeps."""
+
+    names: Tuple[str, ...]
+    force: bool
+    foreign: Tuple[str, ...]
+
+
+def live_names(entries: Optional[Iterable[object]]) -> Tuple[str, ...]:
+    """Names from a live `imagePullSecrets` value (dicts or Pulumi output objects), in order, de-duplicated."""
+    names = []
+    for entry in entries or ():
+        name = field_of(entry, "name")
+        if isinstance(name, str) and name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def list_owners(managed_fields: Optional[Iterable[object]]) -> Tuple[str, ...]:
+    """Field managers that own `imagePullSecrets`, from a live object's `metadata.managedFields`."""
+    owners = []
+    for entry in managed_fields or ():
+        manager = field_of(entry, "manager")
+        fields = field_of(entry, "fields_v1", "fieldsV1")
+        if isinstance(fields, dict) and "f:imagePullSecrets" in fields and isinstance(manager, str):
+            owners.append(manager)
+    return tuple(owners)
+
+
+def field_of(entry: object, *names: str) -> Any:
+    """The first present field of a dict or a Pulumi output object (live state arrives as either)."""
+    for name in names:
+        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def plan_pull_secrets(
+    account: str,
+    live: Sequence[str],
+    ours: str,
+    mode: ForeignPullSecrets,
+    owned_by_us: bool = False,
+    kept: Sequence[str] = (),
+) -> PullSecretPlan:
+    """Plan the apply for ServiceAccount `account` (namespace/name); raise ConfigError where it is unsafe.
+
+    `owned_by_us`: our field manager alone owns the live list, so it is what we applied last time; then only the
+    entries we recorded as kept (`kept`) are foreign, and any other name is an old entry of ours (a renamed Secret).
+    """
+    if owned_by_us:
+        foreign = tuple(name for name in live if name != ours and name in kept)
+        live = tuple(name for name in live if name == ours or name in kept)
+    else:
+        foreign = tuple(name for name in live if name != ours)
+    if not foreign:
+        return PullSecretPlan(names=(ours,), force=False, foreign=())
+    if mode != ForeignPullSecrets.KEEP:
+        raise ConfigError(
+            f"ServiceAccount {account} already lists imagePullSecrets {list(foreign)} set by someone else. The list "
+            "is atomic: adding ours means taking ownership of the whole list (force), and `pulumi destroy` would "
+            f"then delete all of it, {list(foreign)} included. To keep them, set foreign_pull_secrets: keep for this "
+            "namespace (stack config foreignPullSecrets: keep): the list is kept, ownership forced, and the patch is "
+            "retained on destroy. Or leave this ServiceAccount alone and use pod-level imagePullSecrets instead."
+        )
+    names = tuple(live) if ours in live else tuple(live) + (ours,)
+    return PullSecretPlan(names=names, force=True, foreign=foreign)
+
+
+def keep_warning(account: str, plan: PullSecretPlan) -> str:
+    """The preview warning for a plan that forces ownership to keep foreign entries."""
+    return (
+        f"ServiceAccount {account}: keeping imagePullSecrets {list(plan.foreign)} by taking ownership of the list "
+        "(force). On destroy the list is left as it is, ours included (the patch is retained); remove our entry "
+        "afterwards with kubectl edit if you need to."
+    )

@@ -1,0 +1,130 @@
+"""Methods 2 and 3, resources: the ServiceAccounts that carry the pull Secret, created or patched."""
+
+import asyncio
+import hashlib
+from typing import Any, List
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..children import Children
+from ..errors import ConfigError
+from .pull_secrets import PullSecretPlan, field_of, keep_warning, list_owners, live_names, plan_pull_secrets
+from .settings import ForeignPullSecrets, Namespace
+
+FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
+FORCE_ANNOTATION = "pulumi.com/patchForce"
+KEPT_ANNOTATION = "registry-credentials.pulumi.com/kept-pull-secrets"
+
+
+class UnsafePatchError(pulumi.RunError):
+    """Live state makes a ServiceAccount patch unsafe. Not a ValueError, so the SDK does not wrap it on the way out."""
+
+
+def field_manager(name: str) -> str:
+    """The server-side-apply field manager of one component instance in one stack: the same on every run."""
+    manager = f"pulumi-{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+    if len(manager) <= 128:
+        return manager
+    # The API server caps field manager names at 128 characters; keep them unique when shortening.
+    return f"{manager[:111]}-{hashlib.sha256(manager.encode()).hexdigest()[:16]}"
+
+
+def build_service_accounts(children: Children, namespace: Namespace, secret: k8s.core.v1.Secret) -> List[str]:
+    """Create and patch one namespace's ServiceAccounts; return their names, patched ones first."""
+    ns = namespace.name
+    for account in namespace.service_accounts:
+        # We own these outright, so a plain ServiceAccount (AlreadyExists if someone else made it first).
+        k8s.core.v1.ServiceAccount(
+            f"{children.name}:{ns}/{account}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=account, namespace=ns, labels=children.labels),
+            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=children.secret_name)],
+            opts=children.opts(secret),
+        )
+    for account in namespace.patched:
+        _patch(children, namespace, account, secret)
+    return [*namespace.patched, *namespace.service_accounts]
+
+
+def _patch(children: Children, namespace: Namespace, account: str, secret: pulumi.Resource) -> None:
+    ns = namespace.name
+    base = f"{children.name}:{ns}/{account}"
+    if namespace.create:
+        # A namespace created in this deployment gets its `default` ServiceAccount asynchronously, and reading a
+        # missing object fails the run (pulumi pkg/resource/deploy/step.go, ReadStep). An empty apply creates it
+        # if needed (an apply patch creates a missing object: pulumi-kubernetes await.go, Creation).
+        # It sets no annotation, so it owns no field at all: the provider adds no label or annotation of its own
+        # to a Patch resource in server-side-apply mode (provider.go Check; only `pulumi.com/autonamed` is
+        # internal, metadata/annotations.go), and without `pulumi.com/patchFieldManager` its manager is the
+        # short random `pulumi-kubernetes-<hex>` kept in state (fieldManagerName in provider.go). An ensure
+        # that owned our patchFieldManager annotation under another manager made the main patch a 409.
+        ensure = k8s.core.v1.ServiceAccountPatch(
+            f"{base}:ensure",
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=account, namespace=ns),
+            opts=children.opts(secret),
+        )
+        # Read by the ensure patch's id, not by its name: a Patch resource's id is empty in preview (provider.go
+        # Create, preview branch), so on the first preview the read is skipped, all its outputs unknown, instead
+        # of failing on a namespace that does not exist yet. On later runs the id is known and the read runs.
+        live = k8s.core.v1.ServiceAccount.get(f"{base}:live", ensure.id, opts=children.opts(ensure))
+    else:
+        live = k8s.core.v1.ServiceAccount.get(f"{base}:live", f"{ns}/{account}", opts=children.opts())
+    mode = namespace.foreign_pull_secrets
+    plan = pulumi.Output.all(_read_list(live), live.metadata).apply(
+        lambda values: _plan(children, f"{ns}/{account}", values[0], values[1], mode)
+    )
+    k8s.core.v1.ServiceAccountPatch(
+        base,
+        metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+            name=account,
+            namespace=ns,
+            annotations={
+                FIELD_MANAGER_ANNOTATION: field_manager(children.name),
+                FORCE_ANNOTATION: plan.apply(lambda p: "true" if p.force else "false"),
+                # Which entries were someone else's when we took the list over: on later runs our own old
+                # entries (a renamed Secret) can then be told apart from theirs.
+                KEPT_ANNOTATION: plan.apply(lambda p: ",".join(p.foreign)),
+            },
+        ),
+        image_pull_secrets=plan.apply(lambda p: [{"name": n} for n in p.names]),
+        # Keeping foreign entries means owning their list; relinquishing it on destroy would delete them.
+        opts=children.opts(secret, retain_on_delete=(mode == ForeignPullSecrets.KEEP)),
+    )
+
+
+def _plan(children: Children, account: str, entries: Any, metadata: Any, mode: ForeignPullSecrets) -> PullSecretPlan:
+    owners = list_owners(field_of(metadata, "managed_fields", "managedFields"))
+    annotations = field_of(metadata, "annotations") or {}
+    kept = [n for n in str(annotations.get(KEPT_ANNOTATION) or "").split(",") if n]
+    try:
+        plan = plan_pull_secrets(
+            account, live_names(entries), children.secret_name, mode,
+            owned_by_us=bool(owners) and set(owners) == {field_manager(children.name)}, kept=kept,
+        )
+    except ConfigError as err:
+        raise UnsafePatchError(str(err)) from None
+    if plan.force:
+        children.warn(keep_warning(account, plan))
+    return plan
+
+
+def _read_list(live: k8s.core.v1.ServiceAccount) -> pulumi.Output:
+    """The read's imagePullSecrets, empty (not unknown) when a read that ran found none.
+
+    In preview the SDK resolves an output the engine did not return as unknown (pulumi `runtime/rpc.py`,
+    resolve_properties), so a clean ServiceAccount would make the whole patch unknown. A read that ran always returns
+    `metadata`; a skipped read (unknown id) returns nothing, and then the list stays unknown.
+    """
+    entries = live.image_pull_secrets
+
+    async def value() -> Any:
+        return await entries.future() if await entries.is_known() else []
+
+    async def known() -> bool:
+        return bool(await entries.is_known() or await live.metadata.is_known())
+
+    async def resources() -> Any:
+        return await entries.resources()
+
+    return pulumi.Output(resources(), asyncio.ensure_future(value()), asyncio.ensure_future(known()),
+                         entries.is_secret())

@@ -1,1 +1,0 @@
-"""Tools: the CLIs, the offline render and its mock runtime and platform model, the node agent."""

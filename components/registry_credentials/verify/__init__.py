@@ -1,0 +1,1 @@
+"""The credentials check against the registries (`verify`): settings, login handshake, program hook, CLI."""

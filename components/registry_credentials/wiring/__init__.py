@@ -1,1 +1,0 @@
-"""The Pulumi wiring: the component, its args, checks, transforms, stack config and the plugin."""

@@ -1,0 +1,142 @@
+"""Ownership of `imagePullSecrets` from live ServiceAccounts shaped like a real API server's, managedFields included.
+
+Fixtures in tests/service_accounts/fixtures/ each carry `_sources`: where their shape comes from (the Kubernetes
+server-side-apply docs and API reference, a real API server dump, kubectl's field manager names). Every fixture
+mixes managers that own the list with managers that own other fields (the controller-manager's `secrets`,
+kubectl's last-applied annotation), so a filter that counts every manager as an owner fails here.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from registry_credentials import ConfigError, RegistryCredentials
+from registry_credentials.cli.mockrun import run_program
+from registry_credentials.service_accounts.pull_secrets import list_owners, live_names, plan_pull_secrets
+from registry_credentials.service_accounts.resources import KEPT_ANNOTATION, UnsafePatchError
+from registry_credentials.service_accounts.settings import ForeignPullSecrets
+
+KEEP = ForeignPullSecrets.KEEP
+
+FIXTURES = Path(__file__).parent / "fixtures"
+OURS = "pulumi-registry-credentials-test-rc"  # field_manager("rc") under the mocks' project and stack
+SA = "kubernetes:core/v1:ServiceAccount"
+PATCH = "kubernetes:core/v1:ServiceAccountPatch"
+REGISTRY = {"server": "harbor.example.com", "username": "robot$puller", "password": "Managed-F1elds-pw"}
+
+
+def fixture(name: str) -> Dict[str, Any]:
+    """A live ServiceAccount as `kubectl get sa -o json --show-managed-fields` prints it."""
+    document = json.loads((FIXTURES / f"{name}.json").read_text())
+    assert document["_sources"], f"{name}: every fixture says where its shape comes from"
+    return document["object"]
+
+
+# name: (owners of the list, live names, {mode: planned list or the foreign names of the refusal}, force in keep)
+CASES: Dict[str, Any] = {
+    "controller_manager_only": ((), (), {"fail": ["rc"], KEEP: ["rc"]}, False),
+    "kubectl_client_side_apply": (("kubectl-client-side-apply",), ("team-pull",),
+                                  {"fail": "['team-pull']", KEEP: ["team-pull", "rc"]}, True),
+    "kubectl_edit": (("kubectl-edit",), ("legacy-pull",), {"fail": "['legacy-pull']", KEEP: ["legacy-pull", "rc"]},
+                     True),
+    # Only we own the list, next to the controller-manager and kubectl owning other fields: rc-old is ours.
+    "ours_renamed_secret": ((OURS,), ("rc-old",), {"fail": ["rc"], KEEP: ["rc"]}, False),
+    "ours_renamed_secret_with_kept": ((OURS,), ("team-pull", "rc-old"),
+                                      {"fail": "['team-pull']", KEEP: ["team-pull", "rc"]}, True),
+    "ours_with_duplicates": ((OURS,), ("rc", "team-pull"), {"fail": "['team-pull']", KEEP: ["rc", "team-pull"]},
+                             True),
+    "edited_with_duplicates": (("kubectl-edit",), ("legacy-pull", "rc"),
+                               {"fail": "['legacy-pull']", KEEP: ["legacy-pull", "rc"]}, True),
+    # A co-owner applied the identical value: it relies on rc-old too, so rc-old is not ours to drop.
+    "co_owner_identical_value": ((OURS, "kubectl"), ("rc-old",), {"fail": "['rc-old']", KEEP: ["rc-old", "rc"]},
+                                 True),
+}
+
+
+def test_every_fixture_has_a_case():
+    assert sorted(p.stem for p in FIXTURES.glob("*.json")) == sorted(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_list_owners_counts_only_managers_of_the_list(name: str):
+    owners, _, _, _ = CASES[name]
+    managed = fixture(name)["metadata"]["managedFields"]
+    assert len(managed) > len(owners) or not managed  # other managers are present and must not count
+    assert list_owners(managed) == owners
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_live_names_in_order_without_duplicates(name: str):
+    _, names, _, _ = CASES[name]
+    assert live_names(fixture(name).get("imagePullSecrets")) == names
+
+
+def _plan(name: str, mode: str) -> Any:
+    live = fixture(name)
+    owners = list_owners(live["metadata"]["managedFields"])
+    kept = [n for n in (live["metadata"].get("annotations", {}).get(KEPT_ANNOTATION) or "").split(",") if n]
+    return plan_pull_secrets("apps/default", live_names(live.get("imagePullSecrets")), "rc", mode,
+                             owned_by_us=bool(owners) and set(owners) == {OURS}, kept=kept)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("mode", ["fail", KEEP])
+def test_plan_through_list_owners_and_live_names(name: str, mode: str):
+    _, _, expected, force = CASES[name]
+    if isinstance(expected[mode], str):
+        with pytest.raises(ConfigError) as raised:
+            _plan(name, mode)
+        assert f"already lists imagePullSecrets {expected[mode]} set by someone else" in str(raised.value)
+        return
+    plan = _plan(name, mode)
+    assert list(plan.names) == expected[mode]
+    assert plan.force == (force if mode == KEEP else False)
+    assert len(set(plan.names)) == len(plan.names)
+
+
+def _component(name: str, mode: str, live: Optional[Dict[str, Any]] = None) -> List[str]:
+    args = {"registries": [REGISTRY], "namespaces": [{"name": "apps", "foreign_pull_secrets": mode}],
+            "secret_name": "rc"}
+    run = run_program(lambda: RegistryCredentials("rc", args), live={(SA, "apps/default"): live or fixture(name)})
+    (patch,) = [p for p in run.of_type(PATCH) if not p.name.endswith(":ensure")]
+    force = patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"]
+    return [e["name"] for e in patch.inputs["imagePullSecrets"]] + [f"force={force}"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("mode", ["fail", KEEP])
+def test_component_reads_the_live_object_the_same_way(name: str, mode: str):
+    # The whole path: the provider's read (camelCase JSON -> SDK output types), field_of, list_owners, live_names.
+    _, _, expected, force = CASES[name]
+    if isinstance(expected[mode], str):
+        with pytest.raises(UnsafePatchError) as raised:
+            _component(name, mode)
+        assert f"already lists imagePullSecrets {expected[mode]} set by someone else" in str(raised.value)
+        return
+    refused = ""
+    try:
+        planned = _component(name, mode)
+    except UnsafePatchError as err:  # failed outside the handler: its deep async traceback upsets pytest's repr
+        refused = str(err)[:120]
+    assert not refused, f"refused unexpectedly: {refused}"
+    assert planned == expected[mode] + [f"force={'true' if mode == KEEP and force else 'false'}"]
+
+
+def test_an_entry_we_recorded_as_kept_stays_whatever_its_name_sorts_like():
+    # "a-team" sorts before our "rc": only equality, never order, may decide what is ours.
+    live = ("a-team", "rc-old")
+    plan = plan_pull_secrets("apps/default", live, "rc", KEEP, owned_by_us=True, kept=["a-team"])
+    assert (list(plan.names), plan.force, plan.foreign) == (["a-team", "rc"], True, ("a-team",))
+    with pytest.raises(ConfigError, match=r"\['a-team'\]"):
+        plan_pull_secrets("apps/default", live, "rc", "fail", owned_by_us=True, kept=["a-team"])
+
+
+def test_names_and_modes_compare_by_value_not_identity():
+    # Live names, our name and the mode arrive from JSON, stack config or a str Enum: never the same objects.
+    ours = "".join(["r", "c"])
+    live = ("".join(["r", "c"]), "".join(["te", "am"]))
+    plan = plan_pull_secrets("apps/default", live, ours, "".join(["ke", "ep"]), owned_by_us=True,
+                             kept=["".join(["r", "c"]), "team"])
+    assert (list(plan.names), plan.force, plan.foreign) == (["rc", "team"], True, ("team",))
