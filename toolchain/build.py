@@ -89,8 +89,12 @@ class Build:
         (self.wrap / "go.mod").write_text(f"module local.invalid/engine/{path}\n\ngo {go}\n")
 
     def module_dir(self, module: str) -> Path:
-        """Where the module cache holds a required module's files."""
-        return Path(self.go("list", "-m", "-f", "{{.Dir}}", module).strip())
+        """Where the module cache holds a required module's files (downloaded first: a cold cache has none)."""
+        info = json.loads(self.go("mod", "download", "-json", module))
+        directory = info.get("Dir")
+        if not directory or not Path(directory).is_dir():
+            raise BuildError(f"go mod download {module} gave no directory: {info}")
+        return Path(directory)
 
     def smoke(self, binary: str, args: Sequence[str], expect: str) -> None:
         """Run a built binary once; its output must contain `expect` (catches missing version ldflags)."""
@@ -370,6 +374,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 dirs[component.name] = ensure(component, cache, gover)
             except BuildError as err:
                 progress(f"{component.name} {component.version}: FAILED after {time.monotonic() - began:.1f} s: {err}")
+                return 1
+            except Exception as err:  # a recipe's own bug: one line and the log, never a traceback
+                log = cache / "logs" / f"{component.key(gover)}.log"
+                progress(f"{component.name} {component.version}: FAILED after {time.monotonic() - began:.1f} s: "
+                         f"{type(err).__name__}: {err}. Log: {log}")
                 return 1
             state = "cached" if cached else "built"
             progress(f"{component.name} {component.version}: {state} in {time.monotonic() - began:.1f} s")

@@ -23,9 +23,10 @@ RANDOM_PROVIDER = "github.com/pulumi/pulumi-random/provider/v4"
 PYTHON_HOST = "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
 NODEJS_HOST = "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3"
 
-# (module, version, what it is, what the toolchain does). Pseudo-versions are the release commits read in source
-# (pulumi-kubernetes v4.32.0, v4.31.1, v4.29.0, v4.25.0; pulumi v3.259.0 and v3.258.0, whose language hosts are
-# untagged modules).
+# (module, version, what it is, what the toolchain does). Pseudo-versions are the commits of release tags read in
+# source (pulumi-kubernetes v4.25.0 to v4.32.0, whose provider/ module is untagged; pulumi v3.259.0 and v3.258.0,
+# whose language hosts are untagged modules). A module the proxy does not list may still serve an exact version
+# (pulumi-yaml v1.38.0), so every row asks for one.
 CANDIDATES = [
     (PULUMI_PKG, V["PULUMI_VERSION"], "pulumi CLI", "pinned"),
     ("github.com/pulumi/pulumi/sdk/v3", V["PULUMI_VERSION"], "pulumi SDK (exec script, language host API)", "pinned"),
@@ -39,7 +40,12 @@ CANDIDATES = [
     ("github.com/pulumi/pulumi-yaml", V["PULUMI_YAML_VERSION"], "YAML language host (unlisted)", "pinned"),
     (K8S_PROVIDER, "v4.0.0-20260608201737-a03ff6ba58d2", "pulumi-kubernetes 4.32.0", "preferred; if refused: 4.25.0"),
     (K8S_PROVIDER, "v4.0.0-20260519174143-7bc3a67047b9", "pulumi-kubernetes 4.31.1", "preferred; if refused: 4.25.0"),
+    (K8S_PROVIDER, "v4.0.0-20260515000232-066f47ef0338", "pulumi-kubernetes 4.31.0", "if refused: 4.25.0"),
+    (K8S_PROVIDER, "v4.0.0-20260424220041-55e3b2da3931", "pulumi-kubernetes 4.30.0", "if refused: 4.25.0"),
     (K8S_PROVIDER, "v4.0.0-20260416065623-6a98f51194f6", "pulumi-kubernetes 4.29.0", "preferred; if refused: 4.25.0"),
+    (K8S_PROVIDER, "v4.0.0-20260312171902-1655f4c7933d", "pulumi-kubernetes 4.28.0", "if refused: 4.25.0"),
+    (K8S_PROVIDER, "v4.0.0-20260302183207-20f0c0715292", "pulumi-kubernetes 4.27.0", "if refused: 4.25.0"),
+    (K8S_PROVIDER, "v4.0.0-20260219180430-ca4c5d052855", "pulumi-kubernetes 4.26.0", "if refused: 4.25.0"),
     (K8S_PROVIDER, V["KUBERNETES_PROVIDER_MODULE"], f"pulumi-kubernetes {V['KUBERNETES_PROVIDER_VERSION']}", "pinned"),
     (RANDOM_PROVIDER, "v4.0.0-20260128034448-cf143e6acc9c", "pulumi-random 4.19.1",
      "if refused: stand-in, toolchain/standins/random-provider"),
