@@ -97,7 +97,7 @@ def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[st
 
 def _node_file_keys(path: str) -> List[str]:
     """The auths keys the kubelet would use from a node's config.json (or .dockercfg), read with its semantics."""
-    from .node_agent import KubeletRejects, kubelet_view  # the node agent's reader: one reading of node files
+    from ..node.agent import KubeletRejects, kubelet_view  # the node agent's reader: one reading of node files
 
     data = read_file(Path(path), "--node-file", MAX_NODE_FILE_BYTES)
     try:
