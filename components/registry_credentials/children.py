@@ -25,6 +25,21 @@ class Children:
         self.labels = {MANAGED_BY_LABEL: "pulumi", PART_OF_LABEL: "registry-credentials", INSTANCE_LABEL: self.instance}
         # Children get the component's depends_on too, so whatever the caller orders us after comes first.
         self._depends_on = opts.depends_on if opts else None
+        self._checks: Sequence[pulumi.Output] = ()
+
+    def hold_until(self, checks: Sequence[pulumi.Output]) -> None:
+        """Register nothing that changes the cluster until `checks` resolve: if one fails, nothing is changed.
+
+        The live-state checks (a ServiceAccount's foreign pull secrets) run on reads; without this, `pulumi up
+        --skip-preview` (the Automation API's `up`) created the Secrets before a check stopped the run.
+        """
+        self._checks = tuple(checks)
+
+    def after_checks(self, value: Any) -> Any:
+        """`value`, as an Output that resolves only once every live-state check has passed."""
+        if not self._checks:
+            return value
+        return pulumi.Output.all(value, *self._checks).apply(lambda values: values[0])
 
     def opts(self, *depends_on: Optional[pulumi.Resource], **extra: Any) -> pulumi.ResourceOptions:
         """Options of one child: parented to the component, after `depends_on` and the component's own."""
@@ -42,7 +57,8 @@ class Children:
         """A namespace the component creates (child name `<name>:<namespace>`)."""
         return k8s.core.v1.Namespace(
             f"{self.name}:{namespace}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={**self.labels, **dict(labels)}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace,
+                                                labels=self.after_checks({**self.labels, **dict(labels)})),
             opts=self.opts(),
         )
 
@@ -53,6 +69,6 @@ class Children:
             f"{self.name}:{namespace}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=self.secret_name, namespace=namespace, labels=self.labels),
             type="kubernetes.io/dockerconfigjson",
-            data=data,
+            data=self.after_checks(data),
             opts=self.opts(*after),
         )

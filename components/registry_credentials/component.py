@@ -18,7 +18,7 @@ from .node.resources import build_node_bootstrap
 from .pod.image_check import image_check_transform
 from .pod.transform import pull_secret_transform
 from .run_errors import reported_at_preview
-from .service_accounts.resources import build_service_accounts
+from .service_accounts.resources import build_service_accounts, check_live
 from .verify.program import prepare as prepare_verification
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
@@ -61,12 +61,16 @@ class RegistryCredentials(pulumi.ComponentResource):
         self.dockerconfigjson = pulumi.Output.secret(_rendered(plan, verification.gate, self))
         data = self.dockerconfigjson.apply(lambda text: {".dockerconfigjson": encode_secret_data(text)})
 
+        # Read and check the live ServiceAccounts first, and change nothing until every check has passed.
+        live = {namespace.name: check_live(children, namespace) for namespace in plan.namespaces}
+        children.hold_until([check for checks in live.values() for check in checks.values()])
         secrets: Dict[str, pulumi.Resource] = {}
         accounts: Dict[str, List[str]] = {}
         for namespace in plan.namespaces:
             created = children.namespace(namespace.name) if namespace.create else None
             secrets[namespace.name] = children.secret(namespace.name, data, [created])
-            accounts[namespace.name] = build_service_accounts(children, namespace, secrets[namespace.name])
+            accounts[namespace.name] = build_service_accounts(children, namespace, secrets[namespace.name],
+                                                              live[namespace.name])
         daemonset = ""
         node = plan.node_enabled
         if node:

@@ -29,12 +29,13 @@ def build_node_bootstrap(children: Children, node: NodeBootstrap, data: pulumi.O
     script = k8s.core.v1.ConfigMap(
         f"{base}/{node.name}",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=node.name, namespace=node.namespace, labels=children.labels),
-        data={SCRIPT_KEY: agent_script()},
+        data=children.after_checks({SCRIPT_KEY: agent_script()}),
         opts=children.opts(namespace),
     )
     # A new credentials digest replaces the RandomId, whose random hex then rolls the pods. The keeper is
     # secret (derived from the credentials) and stays in state; only the random token reaches the spec.
-    digest = dockerconfigjson.apply(lambda text: hashlib.sha256(text.encode("utf-8")).hexdigest())
+    digest = children.after_checks(dockerconfigjson).apply(
+        lambda text: hashlib.sha256(text.encode("utf-8")).hexdigest())
     # The keeper map only contains a secret; the engine keeps an output secret by itself only when the same
     # top-level input was (pulumi step_executor.go), so name it, lest the digest land in state in plaintext.
     rollout = random.RandomId(

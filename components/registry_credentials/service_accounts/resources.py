@@ -2,7 +2,7 @@
 
 import asyncio
 import hashlib
-from typing import Any, List
+from typing import Any, Dict, List, Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,8 +30,26 @@ def field_manager(name: str) -> str:
     return f"{manager[:111]}-{hashlib.sha256(manager.encode()).hexdigest()[:16]}"
 
 
-def build_service_accounts(children: Children, namespace: Namespace, secret: k8s.core.v1.Secret) -> List[str]:
-    """Create and patch one namespace's ServiceAccounts; return their names, patched ones first."""
+def check_live(children: Children, namespace: Namespace) -> Dict[str, pulumi.Output]:
+    """Read the ServiceAccounts of an existing namespace and plan each patch: ServiceAccount -> plan Output.
+
+    Registered before anything else of the component, so the component can hold every change until these
+    plans (which refuse others' pull secrets) have passed. A namespace the run creates has nothing to read yet.
+    """
+    if namespace.create:
+        return {}
+    ns = namespace.name
+    plans = {}
+    for account in namespace.patched:
+        live = k8s.core.v1.ServiceAccount.get(f"{children.name}:{ns}/{account}:live", f"{ns}/{account}",
+                                              opts=children.opts())
+        plans[account] = _plan_from(children, namespace, account, live)
+    return plans
+
+
+def build_service_accounts(children: Children, namespace: Namespace, secret: k8s.core.v1.Secret,
+                           plans: Optional[Mapping[str, pulumi.Output]] = None) -> List[str]:
+    """Create and patch one namespace's ServiceAccounts (with check_live's plans); return their names."""
     ns = namespace.name
     for account in namespace.service_accounts:
         # We own these outright, so a plain ServiceAccount (AlreadyExists if someone else made it first).
@@ -42,14 +60,15 @@ def build_service_accounts(children: Children, namespace: Namespace, secret: k8s
             opts=children.opts(secret),
         )
     for account in namespace.patched:
-        _patch(children, namespace, account, secret)
+        _patch(children, namespace, account, secret, (plans or {}).get(account))
     return [*namespace.patched, *namespace.service_accounts]
 
 
-def _patch(children: Children, namespace: Namespace, account: str, secret: pulumi.Resource) -> None:
+def _patch(children: Children, namespace: Namespace, account: str, secret: pulumi.Resource,
+           plan: Optional[pulumi.Output]) -> None:
     ns = namespace.name
     base = f"{children.name}:{ns}/{account}"
-    if namespace.create:
+    if plan is None:
         # A namespace created in this deployment gets its `default` ServiceAccount asynchronously, and reading a
         # missing object fails the run (pulumi pkg/resource/deploy/step.go, ReadStep). An empty apply creates it
         # if needed (an apply patch creates a missing object: pulumi-kubernetes await.go, Creation).
@@ -67,12 +86,8 @@ def _patch(children: Children, namespace: Namespace, account: str, secret: pulum
         # Create, preview branch), so on the first preview the read is skipped, all its outputs unknown, instead
         # of failing on a namespace that does not exist yet. On later runs the id is known and the read runs.
         live = k8s.core.v1.ServiceAccount.get(f"{base}:live", ensure.id, opts=children.opts(ensure))
-    else:
-        live = k8s.core.v1.ServiceAccount.get(f"{base}:live", f"{ns}/{account}", opts=children.opts())
+        plan = _plan_from(children, namespace, account, live)
     mode = namespace.foreign_pull_secrets
-    plan = pulumi.Output.all(_read_list(live), live.metadata).apply(
-        lambda values: _plan(children, f"{ns}/{account}", values[0], values[1], mode)
-    )
     k8s.core.v1.ServiceAccountPatch(
         base,
         metadata=k8s.meta.v1.ObjectMetaPatchArgs(
@@ -89,6 +104,15 @@ def _patch(children: Children, namespace: Namespace, account: str, secret: pulum
         image_pull_secrets=plan.apply(lambda p: [{"name": n} for n in p.names]),
         # Keeping foreign entries means owning their list; relinquishing it on destroy would delete them.
         opts=children.opts(secret, retain_on_delete=(mode == ForeignPullSecrets.KEEP)),
+    )
+
+
+def _plan_from(children: Children, namespace: Namespace, account: str,
+               live: k8s.core.v1.ServiceAccount) -> pulumi.Output:
+    """The patch's plan, once the read of the live ServiceAccount is known."""
+    mode = namespace.foreign_pull_secrets
+    return pulumi.Output.all(_read_list(live), live.metadata).apply(
+        lambda values: _plan(children, f"{namespace.name}/{account}", values[0], values[1], mode)
     )
 
 
