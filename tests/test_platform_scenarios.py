@@ -6,6 +6,7 @@ server would. See that module for the rules and their upstream sources.
 """
 
 import base64
+import gc
 import json
 
 import pulumi
@@ -17,6 +18,7 @@ from registry_credentials.checks.names import label_value
 from registry_credentials.service_accounts.resources import UnsafePatchError, field_manager
 from support.platform import Stack, cluster_with, kubectl_secret, live, ops, owners, state_json
 from support.platform_model import MAX_MANAGER, Platform, PlatformError, ProviderOptions
+from support import scenarios
 from support.records import plaintext_of, unwrap
 
 PASSWORD = "S3cret-harbor-Pw!"
@@ -349,3 +351,80 @@ def test_rotation_after_adopting_with_upsert(options, works):
         return
     stack.deploy()
     assert secret_config(stack, "apps")["auths"]["harbor.example.com"]["password"] == NEW_PASSWORD
+
+
+# The scenario list the real engine runs too (support.scenarios; tests/e2e/test_model_scenarios.py).
+class ModelDriver:
+    """Runs support.scenarios steps on the platform model: one cluster, a Platform (its own state) per stack."""
+
+    def __init__(self, scenario: scenarios.Scenario) -> None:
+        self.cluster = cluster_with(scenario.namespaces, scenario.accounts, applied=scenario.applied)
+        self.options = ProviderOptions(**scenario.options)
+        self.stacks = {}
+
+    def stack(self, name: str) -> Stack:
+        if name not in self.stacks:
+            self.stacks[name] = Stack(Platform(self.cluster, self.options), stack=name)
+        return self.stacks[name]
+
+    def step(self, step) -> str:
+        """Run one step; its outcome ("ok" or "error")."""
+        kind, *rest = step
+        if kind == "kubectl-patch":
+            namespace, name = rest[0].split("/")
+            self.cluster.update(("ServiceAccount", namespace, name),
+                                {("imagePullSecrets",): [{"name": n} for n in rest[1]]}, manager="kubectl-patch")
+            return "ok"
+        if kind == "kubectl-secret":
+            kubectl_secret(self.cluster, rest[0], rest[1], scenarios.kubectl_data(rest[2]))
+            return "ok"
+        if kind == "kubectl-delete-secret":
+            self.cluster.delete(("Secret", rest[0], rest[1]))
+            return "ok"
+        if kind == "destroy":
+            stack, config = self.stack(rest[0] if rest else "test"), None
+        else:
+            stack, config = self.stack(rest[1] if len(rest) > 1 else "test"), rest[0]
+        try:
+            if config is None:
+                stack.destroy()
+            else:
+                # "up" is `pulumi up --skip-preview`, as the Automation API runs it.
+                stack.configure(config).run(preview=(kind == "preview"))
+        except (PlatformError, UnsafePatchError, pulumi.RunError, ValueError):
+            return "error"
+        finally:
+            # A failed run leaves Futures whose exception nobody read; their __del__ logs it with a traceback,
+            # and Python 3.11 formats tracebacks with ast.parse, which is not re-entrant there (python/cpython
+            # gh-106905): collected during a later run's parse, they fail it with "AST constructor recursion
+            # depth mismatch". Collect them now, between runs. (A real program run is a process of its own.)
+            gc.collect()
+        return "ok"
+
+    def observe(self, keys) -> dict:
+        """What the cluster holds for each key: `secret/ns[/name]` -> its password, `sa/ns/name` -> its list."""
+        found = {}
+        for key in keys:
+            kind, namespace, *name = key.split("/")
+            if kind == "secret":
+                body = live_of(self.cluster, "Secret", namespace, name[0] if name else SECRET)
+                found[key] = scenarios.password_of(body["data"][".dockerconfigjson"]) if body else None
+            else:
+                body = live_of(self.cluster, "ServiceAccount", namespace, name[0])
+                found[key] = None if body is None else [e["name"] for e in body.get("imagePullSecrets", [])]
+        return found
+
+
+def live_of(cluster, kind, namespace, name):
+    obj = cluster.get((kind, namespace, name))
+    return obj.body() if obj else None
+
+
+@pytest.mark.parametrize("scenario", scenarios.SCENARIOS, ids=[s.name for s in scenarios.SCENARIOS])
+def test_shared_scenarios_on_the_model(scenario):
+    driver = ModelDriver(scenario)
+    for index, step in enumerate(scenario.steps):
+        outcome = driver.step(step)
+        want = scenarios.expected(scenario, index, real=False)
+        got = {"outcome": outcome, **driver.observe([k for k in want if k != "outcome"])}
+        assert got == want, f"step {index}: {step[0]}"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from pulumi import automation as auto
+from ruamel.yaml import YAML
 
 from toolchain.controlplane import ControlPlane
 from toolchain.engine import REPO, Engine, Project, run
@@ -54,6 +55,16 @@ class StackRun:
     def destroy(self, **kwargs: Any) -> Any:
         """`pulumi destroy`; the DestroyResult."""
         return run(self.project, "destroy", self.stack, **kwargs).result
+
+    def write_stack_config(self, values: Mapping[str, Any]) -> None:
+        """Replace the project's keys in the stack file (without `registry-credentials:`), keeping the rest: the
+        passphrase salt, secure values and other namespaces' keys."""
+        path = self.project.directory / "stacks" / f"Pulumi.{self.stack.name}.yaml"
+        document = (YAML(typ="safe").load(path.read_text()) or {}) if path.exists() else {}
+        kept = {k: v for k, v in (document.get("config") or {}).items()
+                if not k.startswith("registry-credentials:") or k == "registry-credentials:passwords"}
+        document["config"] = {**kept, **{f"registry-credentials:{k}": v for k, v in values.items()}}
+        path.write_text(json.dumps(document))  # JSON is YAML: Pulumi reads it, and so does the offline reader
 
     def set_config(self, key: str, value: Any, secret: bool = False) -> None:
         """`pulumi config set [--secret] --path key value`."""

@@ -10,21 +10,33 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from registry_credentials.cli.mockrun import Run
 from registry_credentials.cli.render import redact
-from support.platform_model import Cluster, Platform, ProviderOptions, Step, run_on_platform
+from support.platform_model import Cluster, Platform, ProviderOptions, Step, fields_of, run_on_platform, ssa_apply
 from support.stack import PROJECT, PROJECT_DIR
 
 FOREIGN_MANAGER = "kubectl-edit"
 
 
-def cluster_with(namespaces: Iterable[str], accounts: Mapping[str, Sequence[str]] = ()) -> Cluster:
-    """Existing namespaces with clean `default` ServiceAccounts; `accounts` maps "ns/sa" to its live pull secrets."""
+def cluster_with(namespaces: Iterable[str], accounts: Mapping[str, Sequence[str]] = (),
+                 applied: bool = False) -> Cluster:
+    """Existing namespaces with clean `default` ServiceAccounts; `accounts` maps "ns/sa" to its live pull secrets.
+
+    The pull secrets are set as `kubectl patch` sets them (an Update: on a ServiceAccount that tracks no field the
+    API server then records no manager), or with `applied`, as `kubectl apply --server-side` does (manager
+    `kubectl`, an Apply).
+    """
     cluster = Cluster()
     for namespace in namespaces:
         cluster.put("Namespace", "", namespace)
     for key, pull_secrets in dict(accounts).items():
         namespace, name = key.split("/")
-        body = {"imagePullSecrets": [{"name": n} for n in pull_secrets]} if pull_secrets else {}
-        cluster.put("ServiceAccount", namespace, name, body, manager=FOREIGN_MANAGER)
+        if ("ServiceAccount", namespace, name) not in cluster.objects:
+            cluster.put("ServiceAccount", namespace, name, {}, manager="kubectl-create")  # `kubectl create sa`
+        if pull_secrets:
+            body = {"imagePullSecrets": [{"name": n} for n in pull_secrets]}
+            if applied:
+                ssa_apply(cluster, "ServiceAccount", namespace, name, fields_of(body), "kubectl", force=False)
+            else:
+                cluster.update(("ServiceAccount", namespace, name), fields_of(body), manager=FOREIGN_MANAGER)
     return cluster
 
 

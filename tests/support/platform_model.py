@@ -24,6 +24,8 @@ Path = Tuple[str, ...]
 Key = Tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped objects
 MAX_MANAGER = 128
 CONTROLLER = "kube-controller-manager"
+BEFORE_FIRST_APPLY = "before-first-apply"
+"""Who owns an object's fields once it is first applied, when nothing tracked them before (skipnonapplied.go)."""
 
 
 class PlatformError(EngineError):
@@ -124,20 +126,30 @@ class Cluster:
         return obj
 
     def update(self, key: Key, fields: Mapping[Path, Any], manager: str = "kubectl-edit") -> None:
-        """An Update (kubectl edit/patch) by another client: never conflicts, takes over the fields it changes."""
+        """An Update (kubectl edit/patch) by another client: never conflicts, takes over the fields it changes.
+
+        On an object that tracks no field yet (the controller's `default` ServiceAccount: it sets none) the API
+        server records no manager at all: tracking starts with the first apply (k8s.io/apimachinery
+        pkg/util/managedfields/internal/skipnonapplied.go, Update: empty managed fields and an existing UID).
+        Seen on kube-apiserver v1.37.2: `kubectl patch serviceaccount default` leaves no managedFields.
+        """
         obj = self.objects[key]
+        tracked = bool(obj.owners)
         for path, value in fields.items():
             if obj.fields.get(path) != value:
                 obj.fields[path] = value
-                obj.owners[path] = {manager}
-        obj.operations.setdefault(manager, "Update")
+                if tracked:
+                    obj.owners[path] = {manager}
+        if tracked:
+            obj.operations.setdefault(manager, "Update")
 
     def controller_creates_default_sa(self, namespace: str) -> None:
         """The serviceaccount controller creates `default`, ignoring AlreadyExists (kubernetes/kubernetes
         pkg/controller/serviceaccount/serviceaccounts_controller.go syncNamespace)."""
         key = ("ServiceAccount", namespace, "default")
         if key not in self.objects and ("Namespace", "", namespace) in self.objects:
-            self.objects[key] = Obj("ServiceAccount", namespace, "default", operations={CONTROLLER: "Update"})
+            # It sets no field but the name, so the API server tracks nothing (no managedFields at all).
+            self.objects[key] = Obj("ServiceAccount", namespace, "default")
 
     def delete(self, key: Key) -> None:
         """Delete an object; a namespace takes everything in it along."""
@@ -170,6 +182,11 @@ def ssa_apply(cluster: Cluster, kind: str, namespace: str, name: str, fields: Di
     # An apply patch creates a missing object (forceAllowCreate; pulumi-kubernetes await.go Creation for Patch
     # resources and upsertExistingObjects).
     obj = cluster.objects.setdefault(key, Obj(kind, namespace, name))
+    if obj.fields and not obj.owners:
+        # The first apply to an object whose fields nobody tracked: they become `before-first-apply`'s, so an
+        # apply of other values conflicts with it (skipnonapplied.go, Apply).
+        obj.owners = {path: {BEFORE_FIRST_APPLY} for path in obj.fields}
+        obj.operations[BEFORE_FIRST_APPLY] = "Update"
     conflicts = sorted(
         (sorted(obj.owners.get(p, set()) - {manager}), p) for p, v in fields.items()
         if p in obj.fields and obj.fields[p] != v and obj.owners.get(p, set()) - {manager}

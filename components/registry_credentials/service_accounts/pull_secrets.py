@@ -14,6 +14,12 @@ from typing import Any, Iterable, Optional, Sequence, Tuple
 from ..errors import ConfigError
 from .settings import ForeignPullSecrets
 
+FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
+FORCE_ANNOTATION = "pulumi.com/patchForce"
+KEPT_ANNOTATION = "registry-credentials.pulumi.com/kept-pull-secrets"
+OUR_ANNOTATIONS = (FIELD_MANAGER_ANNOTATION, FORCE_ANNOTATION, KEPT_ANNOTATION)
+"""The annotations every patch of ours applies; another instance's copies conflict with ours (different values)."""
+
 
 @dataclass(frozen=True)
 class PullSecretPlan:
@@ -22,6 +28,8 @@ class PullSecretPlan:
     names: Tuple[str, ...]
     force: bool
     foreign: Tuple[str, ...]
+    taken_over: Tuple[str, ...] = ()
+    """Other field managers whose copies of our own annotations the apply takes over (a retained patch's)."""
 
 
 def live_names(entries: Optional[Iterable[object]]) -> Tuple[str, ...]:
@@ -45,6 +53,19 @@ def list_owners(managed_fields: Optional[Iterable[object]]) -> Tuple[str, ...]:
     return tuple(owners)
 
 
+def annotation_owners(managed_fields: Optional[Iterable[object]], keys: Iterable[str]) -> Tuple[str, ...]:
+    """Field managers that own any of the annotation `keys`, from a live object's `metadata.managedFields`."""
+    wanted = {f"f:{key}" for key in keys}
+    owners = []
+    for entry in managed_fields or ():
+        manager = field_of(entry, "manager")
+        fields = field_of(entry, "fields_v1", "fieldsV1")
+        annotations = (fields.get("f:metadata") or {}).get("f:annotations") if isinstance(fields, dict) else None
+        if isinstance(annotations, dict) and wanted & set(annotations) and isinstance(manager, str):
+            owners.append(manager)
+    return tuple(owners)
+
+
 def field_of(entry: object, *names: str) -> Any:
     """The first present field of a dict or a Pulumi output object (live state arrives as either)."""
     for name in names:
@@ -61,11 +82,15 @@ def plan_pull_secrets(
     mode: ForeignPullSecrets,
     owned_by_us: bool = False,
     kept: Sequence[str] = (),
+    stale: Sequence[str] = (),
 ) -> PullSecretPlan:
     """Plan the apply for ServiceAccount `account` (namespace/name); raise ConfigError where it is unsafe.
 
     `owned_by_us`: our field manager alone owns the live list, so it is what we applied last time; then only the
     entries we recorded as kept (`kept`) are foreign, and any other name is an old entry of ours (a renamed Secret).
+    `stale`: other field managers that own our own annotations (`pulumi.com/patchFieldManager`...), which a patch
+    retained on destroy (`keep`) leaves behind. Their values differ from ours, so the apply conflicts with them
+    unless forced; forcing is safe once no foreign entry is live: the list holds nothing of anyone else's.
     """
     if owned_by_us:
         foreign = tuple(name for name in live if name != ours and name in kept)
@@ -73,7 +98,7 @@ def plan_pull_secrets(
     else:
         foreign = tuple(name for name in live if name != ours)
     if not foreign:
-        return PullSecretPlan(names=(ours,), force=False, foreign=())
+        return PullSecretPlan(names=(ours,), force=bool(stale), foreign=(), taken_over=tuple(stale))
     if mode != ForeignPullSecrets.KEEP:
         raise ConfigError(
             f"ServiceAccount {account} already lists imagePullSecrets {list(foreign)} set by someone else. The list "
@@ -83,11 +108,32 @@ def plan_pull_secrets(
             "retained on destroy. Or leave this ServiceAccount alone and use pod-level imagePullSecrets instead."
         )
     names = tuple(live) if ours in live else tuple(live) + (ours,)
-    return PullSecretPlan(names=names, force=True, foreign=foreign)
+    return PullSecretPlan(names=names, force=True, foreign=foreign, taken_over=tuple(stale))
 
 
-def keep_warning(account: str, plan: PullSecretPlan) -> str:
-    """The preview warning for a plan that forces ownership to keep foreign entries."""
+def plan_for_live(account: str, entries: Any, metadata: Any, ours: str, mode: ForeignPullSecrets,
+                  manager: str) -> PullSecretPlan:
+    """The plan for a live ServiceAccount as a read returns it: its list, managedFields and our annotations.
+
+    `manager` is our field manager: only a list it alone owns is what we applied last time.
+    """
+    managed = field_of(metadata, "managed_fields", "managedFields")
+    owners = list_owners(managed)
+    annotations = field_of(metadata, "annotations") or {}
+    kept = [n for n in str(annotations.get(KEPT_ANNOTATION) or "").split(",") if n]
+    stale = [m for m in annotation_owners(managed, OUR_ANNOTATIONS) if m != manager]
+    return plan_pull_secrets(account, live_names(entries), ours, mode,
+                             owned_by_us=bool(owners) and set(owners) == {manager}, kept=kept, stale=stale)
+
+
+def force_warning(account: str, plan: PullSecretPlan) -> str:
+    """The preview warning for a plan that forces ownership: to keep foreign entries, or over a retained patch."""
+    if not plan.foreign:
+        return (
+            f"ServiceAccount {account}: taking over the pull-secret annotations that field manager(s) "
+            f"{list(plan.taken_over)} left behind (a patch retained on destroy with foreignPullSecrets: keep); the "
+            "list holds no one else's entries"
+        )
     return (
         f"ServiceAccount {account}: keeping imagePullSecrets {list(plan.foreign)} by taking ownership of the list "
         "(force). On destroy the list is left as it is, ours included (the patch is retained); remove our entry "

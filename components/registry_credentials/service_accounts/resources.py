@@ -9,12 +9,16 @@ import pulumi_kubernetes as k8s
 
 from ..children import Children
 from ..errors import ConfigError
-from .pull_secrets import PullSecretPlan, field_of, keep_warning, list_owners, live_names, plan_pull_secrets
+from .pull_secrets import (
+    FIELD_MANAGER_ANNOTATION,
+    FORCE_ANNOTATION,
+    KEPT_ANNOTATION,
+    PullSecretPlan,
+    force_warning,
+    plan_for_live,
+)
 from .settings import ForeignPullSecrets, Namespace
 
-FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
-FORCE_ANNOTATION = "pulumi.com/patchForce"
-KEPT_ANNOTATION = "registry-credentials.pulumi.com/kept-pull-secrets"
 
 
 class UnsafePatchError(pulumi.RunError):
@@ -117,18 +121,12 @@ def _plan_from(children: Children, namespace: Namespace, account: str,
 
 
 def _plan(children: Children, account: str, entries: Any, metadata: Any, mode: ForeignPullSecrets) -> PullSecretPlan:
-    owners = list_owners(field_of(metadata, "managed_fields", "managedFields"))
-    annotations = field_of(metadata, "annotations") or {}
-    kept = [n for n in str(annotations.get(KEPT_ANNOTATION) or "").split(",") if n]
     try:
-        plan = plan_pull_secrets(
-            account, live_names(entries), children.secret_name, mode,
-            owned_by_us=bool(owners) and set(owners) == {field_manager(children.name)}, kept=kept,
-        )
+        plan = plan_for_live(account, entries, metadata, children.secret_name, mode, field_manager(children.name))
     except ConfigError as err:
         raise UnsafePatchError(str(err)) from None
     if plan.force:
-        children.warn(keep_warning(account, plan))
+        children.warn(force_warning(account, plan))
     return plan
 
 
