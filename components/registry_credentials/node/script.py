@@ -3,16 +3,11 @@
 import ast
 import functools
 import hashlib
-import threading
 from importlib import resources
 from typing import Any, Mapping
 
 SCRIPT_KEY = "node_agent.py"
 """The agent's file name in its ConfigMap, and so on the nodes."""
-# CPython 3.11 keeps one recursion counter for turning a parse into `ast` objects, not one per thread, so two
-# threads parsing at once can fail with "SystemError: AST constructor recursion depth mismatch" (python/cpython
-# gh-106905, fixed in 3.12). A program's apply callbacks run on worker threads: parse under a lock.
-_PARSE = threading.Lock()
 
 
 @functools.lru_cache(maxsize=None)
@@ -29,9 +24,7 @@ def agent_constants() -> Mapping[str, Any]:
     where a stack program may run, lacks).
     """
     constants = {}
-    with _PARSE:
-        tree = ast.parse(agent_script())
-    for node in tree.body:
+    for node in ast.parse(agent_script()).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             try:
                 constants[node.targets[0].id] = ast.literal_eval(node.value)
