@@ -51,7 +51,7 @@ class Component:
         digest = hashlib.sha256()
         recipe = inspect.getsource(self.recipe)
         # The pins this recipe reads, not the whole file: a new kwok pin must not rebuild the CLI.
-        used = {name: PINS[name] for name in sorted(set(re.findall(r'PINS\["(\w+)"\]', recipe)))}
+        used = {name: PINS[name] for name in sorted(set(re.findall(r"PINS\[[\"'](\w+)[\"']\]", recipe)))}
         for part in (recipe, inspect.getsource(Build), json.dumps(used)):
             digest.update(part.encode())
         for source in self.sources:
@@ -95,6 +95,15 @@ class Build:
         if not directory or not Path(directory).is_dir():
             raise BuildError(f"go mod download {module} gave no directory: {info}")
         return Path(directory)
+
+    def standin(self, folder: str, binary: str, version: str, sdk: str) -> None:
+        """Build one of our stand-ins (toolchain/standins/<folder>/main.go) on Pulumi's Go SDK `sdk`, and start it."""
+        self.module(folder)
+        shutil.copy(STANDINS / folder / "main.go", self.wrap / "main.go")
+        self.go("mod", "edit", f"-require={PULUMI_SDK}@{sdk}")
+        self.go("mod", "tidy")
+        self.go("build", "-ldflags", f"-s -w -X main.version={version}", "-o", str(self.out / binary), ".")
+        self.smoke_plugin(binary)
 
     def smoke(self, binary: str, args: Sequence[str], expect: str) -> None:
         """Run a built binary once; its output must contain `expect` (catches missing version ldflags)."""
@@ -151,30 +160,19 @@ def build_pulumi(build: Build) -> None:
 def build_python_host(build: Build) -> None:
     """Our stand-in for pulumi-language-python (its module is not served), beside the SDK's own exec script."""
     version = PINS["PULUMI_VERSION"]
-    build.module("python-host")
-    shutil.copy(STANDINS / "python-host" / "main.go", build.wrap / "main.go")
-    build.go("mod", "edit", f"-require={PULUMI_SDK}@{version}")
-    build.go("mod", "tidy")
-    build.go("build", "-ldflags", f"-s -w -X main.version={_bare(version)}",
-             "-o", str(build.out / "pulumi-language-python"), ".")
+    build.standin("python-host", "pulumi-language-python", _bare(version), sdk=version)
     # The host runs Python programs through the SDK's exec script, found beside the host (upstream does the same).
     exec_script = build.module_dir(PULUMI_SDK) / "python" / "cmd" / "pulumi-language-python-exec"
     target = build.out / "pulumi-language-python-exec"
     shutil.copy(exec_script, target)
     target.chmod(0o755)  # module zips drop file modes
-    build.smoke_plugin("pulumi-language-python")
 
 
 def build_random_standin(build: Build) -> None:
     """Our stand-in for pulumi-resource-random (RandomId only); it reports the pinned SDK's version +standin."""
-    build.module("random-provider")
-    shutil.copy(STANDINS / "random-provider" / "main.go", build.wrap / "main.go")
-    build.go("mod", "edit", f"-require={PULUMI_SDK}@{PINS['PULUMI_VERSION']}")
-    build.go("mod", "tidy")
     # Semver build metadata: the engine's ">= SDK version" check passes, and the plugin says what it is.
-    build.go("build", "-ldflags", f"-s -w -X main.version={PINS['PULUMI_RANDOM_SDK_PY']}+standin",
-             "-o", str(build.out / "pulumi-resource-random"), ".")
-    build.smoke_plugin("pulumi-resource-random")
+    build.standin("random-provider", "pulumi-resource-random", PINS["PULUMI_RANDOM_SDK_PY"] + "+standin",
+                  sdk=PINS["PULUMI_VERSION"])
 
 
 def build_yaml_host(build: Build) -> None:
