@@ -101,10 +101,11 @@ def _stack_sources(args: argparse.Namespace) -> Tuple[List[Source], Source, List
     node: Source = ([], {})
     dates = []
     for position, entry in enumerate(registries.entries):
-        about = {"about": f"registry {names[entry.index]}, user {entry.username}", "previous": False}
+        about: Dict[str, Any] = {"about": f"registry {names[entry.index]}, user {entry.username}"}
         if entry.expires:
             about["expires"] = entry.expires.isoformat()
-        _add(main, entry.key, {**about, "secret": secret})
+        # Which Secret a credential is in matters once there are two of them.
+        _add(main, entry.key, {**about, "secret": secret} if registries.rotating else about)
         _add(node, entry.key, about)
         dated: Dict[str, Any] = {"registry": names[entry.index], "key": entry.key, "username": entry.username}
         if entry.expires and registries.today:
@@ -168,9 +169,11 @@ def _explain(args: argparse.Namespace) -> int:
             entry["covered"] = result.covered
             for field, steps, infos in (("pod", result.pod_steps, [about for _, about in pods]),
                                         ("node", result.node_steps, [node[1]])):
+                # In the order they are tried; credentials sharing a `step` are tried in an order that varies.
                 entry[field] = [
-                    {"key": key, "dockerHubFallback": is_fallback(key, result.repository or ""), "step": number,
-                     "orderVaries": len(step.keys) > 1, "previous": False, **infos[step.source].get(key, {})}
+                    {"key": key, "dockerHubFallback": is_fallback(key, result.repository or ""),
+                     **({"step": number, "orderVaries": True} if len(step.keys) > 1 else {}),
+                     **infos[step.source].get(key, {})}
                     for number, step in enumerate(steps, 1) for key in step.keys]
         images.append(entry)
     problems = diagnose_keys(sorted(set(every_pod + node[0])))
@@ -211,7 +214,7 @@ def _credential_note(found: Dict[str, Any], tried: List[Dict[str, Any]]) -> str:
         detail += f", expires {found['expires']}"
     if found.get("previous"):
         detail += f": the previous credential, kept until {found['until']}"
-    if found["orderVaries"]:
+    if found.get("orderVaries"):
         others = [shown(t["key"]) for t in tried if t["step"] == found["step"] and t is not found]
         detail += f" (tried in either order with {', '.join(others)}: the kubelet reads one file as a Go map)"
     return note + detail
