@@ -44,7 +44,8 @@ def test_a_live_window_adds_a_previous_secret_listed_second_everywhere():
     run = run_stack_program(ROTATING)
     secrets = by_name(run, SECRET)
     for namespace in ("apps", "made"):
-        current, previous = secrets[f"registry-credentials:{namespace}"], secrets[f"registry-credentials:{namespace}:previous"]
+        current = secrets[f"registry-credentials:{namespace}"]
+        previous = secrets[f"registry-credentials:{namespace}:previous"]
         assert unwrap(previous.inputs)["metadata"]["name"] == "harbor-pull-previous"
         assert users(current) == {"harbor.example.com": "robot$app+new", "quay.io": "q"}
         assert users(previous) == {"harbor.example.com": "robot$app+old"}  # only the registries being rotated
@@ -89,7 +90,8 @@ def test_each_window_has_a_record_of_the_day_it_was_first_deployed():
 
 
 def test_without_a_window_nothing_changes():
-    plain = {**ROTATING, "registries": [{k: v for k, v in HARBOR.items() if k != "previous"}, ROTATING["registries"][1]]}
+    harbor = {k: v for k, v in HARBOR.items() if k != "previous"}
+    plain = {**ROTATING, "registries": [harbor, ROTATING["registries"][1]]}
     del plain["previousPasswords"]
     run = run_stack_program(plain)
     assert not [r for r in run.of_type(SECRET) if r.name.endswith(":previous")]
@@ -118,7 +120,8 @@ def test_after_the_window_the_next_preview_warns_and_drops_the_previous_credenti
     assert not [r for r in run.of_type(SECRET) if r.name.endswith(":previous")]
     patch = by_name(run, "kubernetes:core/v1:ServiceAccountPatch")["registry-credentials:apps/default"]
     assert unwrap(patch.inputs)["imagePullSecrets"] == [{"name": "harbor-pull"}]
-    assert "https://harbor.example.com" not in users(by_name(run, SECRET)["registry-credentials:registry-credentials-node"])
+    node = by_name(run, SECRET)["registry-credentials:registry-credentials-node"]
+    assert "https://harbor.example.com" not in users(node)
     (warning,) = [w for w in run.warnings if "overlap window ended" in w]
     assert warning.startswith("registries[0] (harbor.example.com).previous: the overlap window ended on 2026-12-20 "
                               "(today is 2026-12-21)")
