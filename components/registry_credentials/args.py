@@ -7,13 +7,25 @@ from typing_extensions import NotRequired
 
 # Constrained strings are `str` Enums, each in the folder that owns its setting: the plugin's schema analyzer turns
 # them into schema enums, and a member equals its text, so callers and stack config keep passing plain "fail".
+from .credentials.rotation import ExpiredCredentials
 from .service_accounts.settings import ForeignPullSecrets
 from .verify.settings import VerifyMode
 
 __all__ = [
-    "ForeignPullSecrets", "NamespaceArgs", "NodeBootstrapArgs", "RegistryArgs", "RegistryCredentialsArgs",
-    "TolerationArgs", "VerifyMode",
+    "ExpiredCredentials", "ForeignPullSecrets", "NamespaceArgs", "NodeBootstrapArgs", "PreviousCredentialArgs",
+    "RegistryArgs", "RegistryCredentialsArgs", "TolerationArgs", "VerifyMode",
 ]
+
+
+class PreviousCredentialArgs(TypedDict):
+    """The credential being rotated out: pods can pull with it, after the current one, until `until`."""
+
+    until: str
+    """The last day (`YYYY-MM-DD`) it is kept; the first run after that day drops it everywhere, with a warning."""
+    password: pulumi.Input[str]
+    """Its password or token; always treated as a secret."""
+    username: NotRequired[str]
+    """Its account name (default: the registry's current `username`)."""
 
 
 class RegistryArgs(TypedDict):
@@ -33,6 +45,10 @@ class RegistryArgs(TypedDict):
     """PEM CA bundle trusted, in addition to the default ones, when checking this registry."""
     insecure: NotRequired[bool]
     """Check over plain HTTP or without TLS verification (development registries only; warned at preview)."""
+    expires: NotRequired[str]
+    """When this credential stops working (`YYYY-MM-DD`): preview warns before it, and fails after it."""
+    previous: NotRequired[PreviousCredentialArgs]
+    """The credential being rotated out, kept valid alongside this one until `previous.until`."""
 
 
 class NamespaceArgs(TypedDict):
@@ -107,3 +123,7 @@ class RegistryCredentialsArgs(TypedDict):
     """Node-level credentials (method 1); off unless `enabled` is true."""
     verify: NotRequired[VerifyMode]
     """Check the credentials against each registry at preview: `warn` (default), `fail` (stop on a rejection) or `off`."""
+    expiry_warning_days: NotRequired[int]
+    """Warn at preview when a registry's `expires` is this many days away or fewer (default 14)."""
+    expired_credentials: NotRequired[ExpiredCredentials]
+    """Once a registry's `expires` has passed: `fail` the preview (default) or `warn` and deploy anyway."""

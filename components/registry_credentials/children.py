@@ -1,6 +1,6 @@
 """What every child of one RegistryCredentials shares: its parent and ordering, its labels, and the pull Secret."""
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,6 +21,11 @@ class Children:
         self.name = name
         """The component's name: every child's name starts with it."""
         self.secret_name = secret_name
+        self.pull_secrets: Tuple[str, ...] = (secret_name,)
+        """What every ServiceAccount and pod we touch lists, in the order the kubelet tries them: our Secret, and
+        while a rotation window is live the `-previous` one after it."""
+        self.retired_pull_secrets: Tuple[str, ...] = ()
+        """Names of ours that are not wanted now (the `-previous` Secret once no window is live)."""
         self.instance = label_value(name)
         self.labels = {MANAGED_BY_LABEL: "pulumi", PART_OF_LABEL: "registry-credentials", INSTANCE_LABEL: self.instance}
         # Children get the component's depends_on too, so whatever the caller orders us after comes first.
@@ -63,11 +68,15 @@ class Children:
         )
 
     def secret(self, namespace: str, data: pulumi.Output,
-               after: Sequence[Optional[pulumi.Resource]] = ()) -> k8s.core.v1.Secret:
-        """The pull Secret in one namespace (child name `<name>:<namespace>`)."""
+               after: Sequence[Optional[pulumi.Resource]] = (), annotations: Optional[Mapping[str, str]] = None,
+               previous: bool = False) -> k8s.core.v1.Secret:
+        """The pull Secret in one namespace (child name `<name>:<namespace>`), or with `previous` its `-previous`
+        Secret of the credentials being rotated out (child name `<name>:<namespace>:previous`)."""
         return k8s.core.v1.Secret(
-            f"{self.name}:{namespace}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=self.secret_name, namespace=namespace, labels=self.labels),
+            f"{self.name}:{namespace}{':previous' if previous else ''}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.pull_secrets[1] if previous else self.secret_name, namespace=namespace,
+                labels=self.labels, annotations=dict(annotations) if annotations else None),
             type="kubernetes.io/dockerconfigjson",
             data=self.after_checks(data),
             opts=self.opts(*after),

@@ -151,3 +151,34 @@ def test_names_and_modes_compare_by_value_not_identity():
     plan = plan_pull_secrets("apps/default", live, ours, "".join(["ke", "ep"]), owned_by_us=True,
                              kept=["".join(["r", "c"]), "team"])
     assert (list(plan.names), plan.force, plan.foreign) == (["rc", "team"], True, ("team",))
+
+
+# (live list, owned by us, kept, mode, the list we apply) with our Secrets ("ours", "ours-previous")
+ROTATION_LISTS = [
+    ([], False, [], "fail", ("ours", "ours-previous")),
+    (["ours"], True, [], "fail", ("ours", "ours-previous")),
+    (["ours", "ours-previous"], True, [], "fail", ("ours", "ours-previous")),
+    (["x", "ours"], False, [], "keep", ("x", "ours", "ours-previous")),
+    (["ours", "x"], True, ["x"], "keep", ("ours", "ours-previous", "x")),
+    (["ours-previous", "ours", "x"], True, ["x"], "keep", ("ours", "ours-previous", "x")),
+]
+
+
+@pytest.mark.parametrize("live, owned, kept, mode, names", ROTATION_LISTS)
+def test_during_a_window_our_two_secrets_are_one_block_current_first(live, owned, kept, mode, names):
+    from registry_credentials.service_accounts.pull_secrets import plan_pull_secrets
+    from registry_credentials.service_accounts.settings import ForeignPullSecrets
+
+    plan = plan_pull_secrets("apps/default", live, ("ours", "ours-previous"), ForeignPullSecrets(mode),
+                             owned_by_us=owned, kept=kept)
+    assert plan.names == names
+
+
+@pytest.mark.parametrize("owned", [True, False])
+def test_after_a_window_the_previous_secret_is_ours_to_drop_never_someone_elses(owned):
+    from registry_credentials.service_accounts.pull_secrets import plan_pull_secrets
+    from registry_credentials.service_accounts.settings import ForeignPullSecrets
+
+    plan = plan_pull_secrets("apps/default", ["ours", "ours-previous"], "ours", ForeignPullSecrets.FAIL,
+                             owned_by_us=owned, retired=["ours-previous"])
+    assert (plan.names, plan.foreign) == (("ours",), ())

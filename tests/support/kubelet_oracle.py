@@ -5,16 +5,24 @@ The program decodes each file with Go's encoding/json into structs of the kubele
 DockerConfigEntry whose UnmarshalJSON reads username/password/email/auth and splits a base64 `auth`, StdEncoding
 when it ends in "=", else RawStdEncoding) and prints what it got. Standard library only, no network: the local
 Go toolchain (GOTOOLCHAIN=local) in its default build (no GOEXPERIMENT, as Kubernetes is built).
+
+Its `keyring` mode then does what the kubelet does with those configs for one pull (`tried()`): each pull Secret
+is added in imagePullSecrets order to one BasicDockerKeyring, the node file to another, and the pull tries the
+first's matches, then the second's (pkg/credentialprovider/keyring.go `Add`, `Lookup`, `URLsMatchStr`,
+`UnionDockerKeyring`; pkg/credentialprovider/secrets/secrets.go `MakeDockerKeyring`). `Add` ranges over the
+decoded Go map, so this is Go's own map order, url.Parse, net.SplitHostPort and filepath.Match, not a model of
+them. Passwords never leave the program: it prints each credential's username and a digest of its password.
 """
 
 import functools
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 Credentials = Dict[str, Tuple[str, str, str]]
 """registry key -> (username, password, email) as the kubelet ends up with them."""
@@ -23,10 +31,16 @@ PROGRAM = r'''
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/url"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -82,7 +96,168 @@ type result struct {
 	Headers map[string]string `json:"headers"`
 }
 
+// The keyring, as pkg/credentialprovider/keyring.go builds and searches it.
+type tracked struct {
+	Source   string `json:"source"`
+	Username string `json:"username"`
+	Password string `json:"passwordSha256"`
+}
+
+type keyring struct {
+	index []string
+	creds map[string][]tracked
+}
+
+func (k *keyring) add(source string, cfg dockerConfig) {
+	if k.creds == nil {
+		k.creds = map[string][]tracked{}
+	}
+	for loc, ident := range cfg { // a Go map: its order varies from range to range, as in the kubelet's Add
+		value := loc
+		if !strings.HasPrefix(value, "https://") && !strings.HasPrefix(value, "http://") {
+			value = "https://" + value
+		}
+		parsed, err := url.Parse(value)
+		if err != nil {
+			continue
+		}
+		path := parsed.Path
+		if strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v1/") {
+			path = path[3:]
+		}
+		key := parsed.Host
+		if len(path) > 0 && path != "/" {
+			key = parsed.Host + path
+		}
+		digest := sha256.Sum256([]byte(ident.Password))
+		k.creds[key] = append(k.creds[key], tracked{source, ident.Username, hex.EncodeToString(digest[:])})
+		k.index = append(k.index, key)
+	}
+	seen := map[string]bool{}
+	unique := []string{}
+	for _, key := range k.index {
+		if !seen[key] {
+			seen[key] = true
+			unique = append(unique, key)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(unique)))
+	k.index = unique
+}
+
+func splitURL(u *url.URL) ([]string, string) {
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		host, port = u.Host, ""
+	}
+	return strings.Split(host, "."), port
+}
+
+func urlsMatch(glob, target string) bool {
+	g, err := url.Parse("https://" + glob)
+	if err != nil {
+		return false
+	}
+	t, err := url.Parse("https://" + target)
+	if err != nil {
+		return false
+	}
+	gParts, gPort := splitURL(g)
+	tParts, tPort := splitURL(t)
+	if gPort != tPort || len(gParts) != len(tParts) || !strings.HasPrefix(t.Path, g.Path) {
+		return false
+	}
+	for i, part := range gParts {
+		if matched, err := filepath.Match(part, tParts[i]); err != nil || !matched {
+			return false
+		}
+	}
+	return true
+}
+
+func isDefaultRegistryMatch(image string) bool {
+	parts := strings.SplitN(image, "/", 2)
+	if len(parts[0]) == 0 {
+		return false
+	}
+	if len(parts) == 1 || parts[0] == "docker.io" || parts[0] == "index.docker.io" {
+		return true
+	}
+	return !strings.ContainsAny(parts[0], ".:")
+}
+
+func (k *keyring) lookup(image string) []tracked {
+	found := []tracked{}
+	for _, key := range k.index {
+		if urlsMatch(key, image) {
+			found = append(found, k.creds[key]...)
+		}
+	}
+	if len(found) > 0 {
+		return found
+	}
+	if auth, ok := k.creds["index.docker.io"]; ok && isDefaultRegistryMatch(image) {
+		return auth
+	}
+	return found
+}
+
+type pull struct {
+	Secrets    []string `json:"secrets"`
+	Node       *string  `json:"node"`
+	Repository string   `json:"repository"`
+	Runs       int      `json:"runs"`
+}
+
+func decode(text string) dockerConfig {
+	var cfg dockerConfigJSON
+	if err := json.Unmarshal([]byte(text), &cfg); err != nil {
+		panic(err)
+	}
+	return cfg.Auths
+}
+
+// keyringMain prints every distinct order in which `runs` pulls would try the credentials.
+func keyringMain(name string) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	var p pull
+	if err := json.Unmarshal(data, &p); err != nil {
+		panic(err)
+	}
+	secrets := []dockerConfig{}
+	for _, text := range p.Secrets {
+		secrets = append(secrets, decode(text))
+	}
+	orders := [][]tracked{}
+	seen := map[string]bool{}
+	for run := 0; run < p.Runs; run++ {
+		pod, node := &keyring{}, &keyring{}
+		for i, cfg := range secrets {
+			pod.add("secret"+string(rune('0'+i)), cfg)
+		}
+		if p.Node != nil {
+			node.add("node", decode(*p.Node))
+		}
+		tried := append(pod.lookup(p.Repository), node.lookup(p.Repository)...)
+		key, _ := json.Marshal(tried)
+		if !seen[string(key)] {
+			seen[string(key)] = true
+			orders = append(orders, tried)
+		}
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(orders); err != nil {
+		panic(err)
+	}
+}
+
 func main() {
+	if os.Args[1] == "keyring" {
+		keyringMain(os.Args[2])
+		return
+	}
 	legacy := os.Args[1] == "dockercfg"
 	out := json.NewEncoder(os.Stdout)
 	for _, name := range os.Args[2:] {
@@ -153,3 +328,26 @@ def credentials(data: bytes) -> Optional[Credentials]:
     """The registry credentials the kubelet takes from config.json bytes; None when it skips the file."""
     got = read(data)
     return None if got is None else got["auths"]  # type: ignore[return-value]
+
+
+Tried = Tuple[Tuple[str, str, str], ...]
+"""One pull's credentials in the order it tries them: (source, username, sha256 of the password); the source is
+`secret<N>` (the N-th of the pod's imagePullSecrets) or `node`."""
+
+
+def tried(repository: str, secrets: Sequence[str] = (), node: Optional[str] = None, runs: int = 400) -> Set[Tried]:
+    """Every order in which `runs` pulls of `repository` try the credentials of these pull Secrets (their
+    `.dockerconfigjson` texts, in imagePullSecrets order) and this node file, as the kubelet's keyring does."""
+    with tempfile.TemporaryDirectory(prefix="kubelet-oracle-pull-") as scratch:
+        request = Path(scratch) / "pull.json"
+        request.write_text(json.dumps({"secrets": list(secrets), "node": node, "repository": repository,
+                                       "runs": runs}))
+        run = subprocess.run([str(binary()), "keyring", str(request)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    orders = json.loads(run.stdout)
+    return {tuple((c["source"], c["username"], c["passwordSha256"]) for c in order) for order in orders}
+
+
+def digest(password: str) -> str:
+    """How `tried` names a password."""
+    return hashlib.sha256(password.encode("utf-8")).hexdigest()

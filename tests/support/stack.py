@@ -19,8 +19,8 @@ def config_of(values: Mapping[str, Any]) -> dict:
 
 
 def run_stack_program(values: Mapping[str, Any], secret: bool = True, mocks: Optional[RecordingMocks] = None) -> Run:
-    """Run __main__.py with `values`; `passwords` is a secret key unless secret=False."""
-    secret_keys = [f"{PROJECT}:passwords"] if secret else []
+    """Run __main__.py with `values`; `passwords` (and `previousPasswords`) are secret keys unless secret=False."""
+    secret_keys = [f"{PROJECT}:passwords", f"{PROJECT}:previousPasswords"] if secret else []
     return run_program(
         lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
         project=PROJECT,

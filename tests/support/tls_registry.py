@@ -114,6 +114,8 @@ class TokenIssuer:
         self.signer_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         self._x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
         self._expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.accepted = {self._expected}
+        """The Basic credentials the issuer takes; `accept` changes them (a rotation on the registry's side)."""
         self.requests: List[str] = []  # request paths (with query), in order
         self.issued: List[str] = []
         issuer = self
@@ -121,7 +123,7 @@ class TokenIssuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's method name)
                 issuer.requests.append(self.path)
-                if self.headers.get("Authorization") != issuer._expected:
+                if self.headers.get("Authorization") not in issuer.accepted:
                     self._answer(401, {"details": "bad credentials"})
                     return
                 token = issuer._token()
@@ -149,6 +151,10 @@ class TokenIssuer:
         self.realm = f"{scheme}://{host}:{self._server.server_address[1]}/token"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def accept(self, *credentials: "tuple[str, str]") -> None:
+        """Take exactly these (username, password) pairs from now on."""
+        self.accepted = {"Basic " + base64.b64encode(f"{u}:{p}".encode()).decode() for u, p in credentials}
 
     def _token(self) -> str:
         now = int(time.time())

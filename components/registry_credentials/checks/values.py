@@ -56,6 +56,8 @@ class Source:
     reader (config.reader) checks them."""
     passwords_known: bool = True
     """False for `explain`, which reads stack config without passwords."""
+    placeholder: Optional[str] = None
+    """A password value that stands for one the offline commands cannot decrypt: never compared with another."""
 
     def name(self, setting: str) -> str:
         """A setting's snake_case name as this source spells it."""

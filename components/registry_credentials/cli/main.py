@@ -81,18 +81,52 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[str, str]]:
-    """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
+Source = Tuple[List[str], Dict[str, Dict[str, Any]]]
+"""One config the kubelet reads (a pull Secret, or the node file): its keys, and what we know of each key."""
+
+
+def _stack_sources(args: argparse.Namespace) -> Tuple[List[Source], Source, List[Dict[str, Any]]]:
+    """The pod's pull Secrets, the node file and the registries' dates, from a stack's config (no secrets needed)."""
     from ..config.reader import FileValues, read_plan
+    from ..credentials.rotation import alternate_key, previous_name
 
     config = _stack(args)
     # The program's own reader and checks, without the passwords: explain never needs them.
     plan = read_plan(FileValues(config), require_passwords=False)
     names = [r.get("name") for r in (json.loads(config.values[config.full_key("registries")]))]
-    entries = plan.registries.entries
-    about = {e.key: f"registry {names[e.index]}, user {e.username}" for e in entries}
-    keys = [e.key for e in entries]
-    return keys, (keys if plan.node_enabled else []), about
+    registries = plan.registries
+    secret = plan.secret_name or "registry-credentials"
+    main: Source = ([], {})
+    previous: Source = ([], {})
+    node: Source = ([], {})
+    dates = []
+    for position, entry in enumerate(registries.entries):
+        about: Dict[str, Any] = {"about": f"registry {names[entry.index]}, user {entry.username}"}
+        if entry.expires:
+            about["expires"] = entry.expires.isoformat()
+        # Which Secret a credential is in matters once there are two of them.
+        _add(main, entry.key, {**about, "secret": secret} if registries.rotating else about)
+        _add(node, entry.key, about)
+        dated: Dict[str, Any] = {"registry": names[entry.index], "key": entry.key, "username": entry.username}
+        if entry.expires and registries.today:
+            dated.update(expires=entry.expires.isoformat(), daysLeft=(entry.expires - registries.today).days)
+        outgoing = registries.previous_of(position)
+        if outgoing is not None:
+            dated["previous"] = {"username": outgoing.username, "until": outgoing.until.isoformat(),
+                                 "live": outgoing.live}
+        dates.append(dated)
+        if outgoing is not None and outgoing.live:
+            about = {"about": f"registry {names[entry.index]}, user {outgoing.username}", "previous": True,
+                     "until": outgoing.until.isoformat()}
+            _add(previous, entry.key, {**about, "secret": previous_name(secret)})
+            _add(node, alternate_key(entry.key), about)
+    pods = [main, previous] if previous[0] else [main]
+    return pods, (node if plan.node_enabled else ([], {})), dates
+
+
+def _add(source: Source, key: str, about: Dict[str, Any]) -> None:
+    source[0].append(key)
+    source[1][key] = about
 
 
 def _node_file_keys(path: str) -> List[str]:
@@ -115,34 +149,40 @@ def _one_line(text: str) -> str:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from ..credentials.coverage import explain, is_fallback
+    from ..credentials.coverage import explain_sources, is_fallback
     from ..credentials.keyring import diagnose_keys
 
-    pod, node, about = _stack_keys(args) if args.stack else ([], [], {})
-    pod += args.key or []
-    node += args.node_key or []
-    if args.node_file:
-        node += _node_file_keys(args.node_file)
-    if not pod and not node and not args.node_file:  # a node file with no entries: every pull is anonymous
+    pods, node, dates = _stack_sources(args) if args.stack else ([([], {})], ([], {}), [])
+    pods[0][0].extend(args.key or [])
+    node[0].extend([*(args.node_key or []), *(_node_file_keys(args.node_file) if args.node_file else [])])
+    every_pod = [key for keys, _ in pods for key in keys]
+    if not every_pod and not node[0] and not args.node_file:  # a node file with no entries: every pull is anonymous
         raise ConfigError("explain: give --stack NAME, or keys with --key / --node-key / --node-file")
     images: List[Dict[str, Any]] = []
     for image in args.images:
-        result = explain(pod, node, image)
+        result = explain_sources([keys for keys, _ in pods], node[0], image)
         entry: Dict[str, Any] = {"image": image, "valid": result.error is None}
         if result.error:
             entry["error"] = result.error
         else:
             entry["repository"] = result.repository
             entry["covered"] = result.covered
-            for source, keys in (("pod", result.pod), ("node", result.node)):
-                entry[source] = [{"key": key, "dockerHubFallback": is_fallback(key, result.repository or ""),
-                                  **({"about": about[key]} if key in about else {})} for key in keys]
+            for field, steps, infos in (("pod", result.pod_steps, [about for _, about in pods]),
+                                        ("node", result.node_steps, [node[1]])):
+                # In the order they are tried; credentials sharing a `step` are tried in an order that varies.
+                entry[field] = [
+                    {"key": key, "dockerHubFallback": is_fallback(key, result.repository or ""),
+                     **({"step": number, "orderVaries": True} if len(step.keys) > 1 else {}),
+                     **infos[step.source].get(key, {})}
+                    for number, step in enumerate(steps, 1) for key in step.keys]
         images.append(entry)
-    problems = diagnose_keys(sorted(set(pod + node)))
+    problems = diagnose_keys(sorted(set(every_pod + node[0])))
     code = (EXIT_INVALID_IMAGE if any(not e["valid"] for e in images)
             else EXIT_ANONYMOUS if any(not e["covered"] for e in images) else EXIT_OK)
     if args.json:
         report = {"images": images, "keyProblems": [vars(p) for p in problems], "exitCode": code}
+        if args.stack:
+            report["registries"] = dates
         print(json.dumps(report, indent=2, sort_keys=True))
         return code
     for entry in images:
@@ -153,14 +193,44 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"{image} -> {entry['repository']}")
         for source, label in (("pod", "pod Secret"), ("node", "node file")):
             for found in entry[source]:
-                note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
-                detail = f" [{found['about']}]" if "about" in found else ""
-                print(f"  {label}: {shown(found['key'])}{note}{detail}")
+                print(f"  {label}: {shown(found['key'])}{_credential_note(found, entry[source])}")
         if not entry["covered"]:
             print("  anonymous: no configured key matches this image")
+    for dated in dates:
+        if "expires" in dated or "previous" in dated:
+            print(_dates_line(dated))
     for problem in problems:
         print(f"key {problem.key!r} ({problem.kind}): {_one_line(problem.message)}")
     return code
+
+
+def _credential_note(found: Dict[str, Any], tried: List[Dict[str, Any]]) -> str:
+    """What explain says after a key: the Docker Hub fallback, whose credential it is, and the order it is tried in."""
+    note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
+    detail = f" [{found['about']}]" if "about" in found else ""
+    if "secret" in found:
+        detail += f" in Secret {found['secret']}"
+    if found.get("expires"):
+        detail += f", expires {found['expires']}"
+    if found.get("previous"):
+        detail += f": the previous credential, kept until {found['until']}"
+    if found.get("orderVaries"):
+        others = [shown(t["key"]) for t in tried if t["step"] == found["step"] and t is not found]
+        detail += f" (tried in either order with {', '.join(others)}: the kubelet reads one file as a Go map)"
+    return note + detail
+
+
+def _dates_line(dated: Dict[str, Any]) -> str:
+    """One line per registry of the stack: when its credential expires, and its rotation window."""
+    parts = [f"registry {dated['registry']} (user {dated['username']})"]
+    if "expires" in dated:
+        days = dated["daysLeft"]
+        parts.append(f"expires {dated['expires']} ({'expired' if days < 0 else f'in {days} days'})")
+    previous = dated.get("previous")
+    if previous:
+        state = "live" if previous["live"] else "ended: the next run drops it"
+        parts.append(f"previous user {previous['username']} kept until {previous['until']} ({state})")
+    return "dates: " + "; ".join(parts)
 
 
 def _version() -> str:

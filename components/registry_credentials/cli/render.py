@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.representer import SafeRepresenter
 from ruamel.yaml.resolver import BaseResolver, implicit_resolvers
 
-from ..config.stack_files import PLACEHOLDER, StackConfig, object_value
+from ..config.stack_files import PLACEHOLDER, SECRET_OBJECTS, StackConfig, object_value, registry_names
 from ..errors import ConfigError
 from .mockrun import Record, Run
 from .offline_preview import Engine, FirstPreview, run_on
@@ -194,18 +194,21 @@ def fill_unset_passwords(config: StackConfig) -> None:
     registries = object_value(config, "registries")
     if not isinstance(registries, list):
         return
-    passwords = object_value(config, "passwords") or {}
-    if not isinstance(passwords, dict):
-        return
-    for registry in registries:
-        name = registry.get("name") if isinstance(registry, dict) else None
-        if isinstance(name, str) and name not in passwords:
-            passwords[name] = PLACEHOLDER
-            config.unset_secrets.append(f"passwords.{name}")
-    key = config.full_key("passwords")
-    config.values[key] = json.dumps(passwords)
-    if key not in config.secret_keys:
-        config.secret_keys.append(key)
+    for secret_object in SECRET_OBJECTS:
+        passwords = object_value(config, secret_object) or {}
+        if not isinstance(passwords, dict):
+            continue
+        names = registry_names({"registries": registries}, "registries", secret_object)
+        if not names and secret_object != "passwords":
+            continue
+        for name in names:
+            if name not in passwords:
+                passwords[name] = PLACEHOLDER
+                config.unset_secrets.append(f"{secret_object}.{name}")
+        key = config.full_key(secret_object)
+        config.values[key] = json.dumps(passwords)
+        if key not in config.secret_keys:
+            config.secret_keys.append(key)
 
 
 def run_stack(config: StackConfig, engine: Optional[Engine] = None, preview: bool = True) -> Run:

@@ -11,13 +11,14 @@ from ..checks.names import check_dns_subdomain
 from ..checks.problems import Problems
 from ..checks.values import ARGS, Source, check_known
 from ..credentials.registries import check_registries
+from ..credentials.rotation import EXPIRY_SETTINGS, check_expiry_settings, expiry_findings, previous_name
 from ..errors import ConfigError
 from ..node.settings import check_node_bootstrap
 from ..service_accounts.settings import check_namespaces
 from ..verify import settings as verify_settings
 from .plan import Plan
 
-ARGS_SETTINGS = ("registries", "namespaces", "secret_name", "node_bootstrap", "verify")
+ARGS_SETTINGS = ("registries", "namespaces", "secret_name", "node_bootstrap", "verify", *EXPIRY_SETTINGS)
 """The component's top-level settings (snake_case); stack config adds `passwords`."""
 
 
@@ -41,12 +42,15 @@ def check(
     component: Optional[str] = None,
     reported: Collection[str] = (),
     never_verified: Collection[int] = (),
+    enforce_expiry: bool = True,
 ) -> Plan:
     """Check every setting of `config`, spelled as `source` spells them, then raise every problem found at once.
 
     `reported`: top-level settings whose shape the caller has already reported (stack config says it its own way).
+    Without `enforce_expiry` (explain), a credential past its `expires` date is reported as a warning, not refused.
     """
     verify = verify_settings.check_default(config.get("verify"), problems)
+    expiry = check_expiry_settings(config, problems, source)
     items = config.get("registries")
     registries = check_registries(
         items, problems, source, more_settings=verify_settings.CHECK_SETTINGS, reported="registries" in reported
@@ -67,6 +71,13 @@ def check(
         secret_name = problems.check(field, check_dns_subdomain, config[field])
     elif component is not None:
         secret_name = problems.check(field, default_secret_name, component)
+    if secret_name is not None and registries.rotating:
+        problems.check(field, _check_previous_name, secret_name)
+    date_warnings, date_problems = expiry_findings(registries.entries, expiry, registries.today)
+    if enforce_expiry:
+        problems.add(*date_problems)
+    else:
+        date_warnings += date_problems
     problems.raise_all()
     return Plan(
         registries=registries,
@@ -76,7 +87,15 @@ def check(
         node=node,
         secret_name=secret_name,
         never_verified=frozenset(never_verified),
+        expiry=expiry,
+        date_warnings=tuple(date_warnings),
     )
+
+
+def _check_previous_name(field: str, secret_name: str) -> str:
+    """While a window is live, `<secret_name>-previous` must be a valid Secret name too."""
+    return check_dns_subdomain(f"{field} (with the -previous suffix of the outgoing credentials' Secret)",
+                               previous_name(secret_name))
 
 
 def default_secret_name(field: str, component: str) -> str:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Tuple
 
 from ..credentials.registries import Registries
+from ..credentials.rotation import ExpirySettings
 from ..node.settings import NodeBootstrap
 from ..service_accounts.settings import Namespace
 from ..verify.settings import RegistrySetting, VerifyMode
@@ -25,11 +26,14 @@ class Plan:
     """None: the component's own name."""
     never_verified: FrozenSet[int] = frozenset()
     """Registries whose password is a placeholder (the offline render cannot decrypt it): never checked."""
+    expiry: ExpirySettings = ExpirySettings()
+    date_warnings: Tuple[str, ...] = ()
+    """Credentials that expire soon (or have expired, with `expired_credentials: warn`)."""
 
     @property
     def warnings(self) -> Tuple[str, ...]:
         """Preview warnings about the settings themselves."""
-        return (*self.registries.warnings, *(self.node.warnings if self.node else ()))
+        return (*self.registries.warnings, *(self.node.warnings if self.node else ()), *self.date_warnings)
 
     @property
     def node_enabled(self) -> Optional[NodeBootstrap]:
@@ -39,13 +43,19 @@ class Plan:
     def args(self, password: Callable[[Any], Any]) -> Dict[str, Any]:
         """The plan as RegistryCredentialsArgs (snake_case, every value normalised); `password` wraps each password."""
         registries = []
-        for entry, secret in zip(self.registries.entries, self.registries.passwords):
+        for position, (entry, secret) in enumerate(zip(self.registries.entries, self.registries.passwords)):
             check = self.checks[entry.index]
             registry: Dict[str, Any] = {
                 "server": entry.server, "username": entry.username, "password": password(secret),
             }
             if entry.email:
                 registry["email"] = entry.email
+            if entry.expires:
+                registry["expires"] = entry.expires.isoformat()
+            previous = self.registries.previous_of(position)
+            if previous is not None:
+                registry["previous"] = {"username": previous.username, "until": previous.until.isoformat(),
+                                        "password": password(self.registries.previous_passwords[position])}
             registry["verify"] = check.mode
             if check.ca_file:
                 registry["ca_file"] = check.ca_file
@@ -62,6 +72,8 @@ class Plan:
                 for ns in self.namespaces
             ],
             "verify": self.verify,
+            "expiry_warning_days": self.expiry.warning_days,
+            "expired_credentials": self.expiry.expired,
         }
         if self.secret_name is not None:
             args["secret_name"] = self.secret_name

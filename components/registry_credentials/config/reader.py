@@ -19,7 +19,7 @@ from .checker import ARGS_SETTINGS, check
 from .plan import Plan
 from .stack_files import PLACEHOLDER, StackConfig
 
-STACK_SETTINGS = (*ARGS_SETTINGS, "passwords")
+STACK_SETTINGS = (*ARGS_SETTINGS, "passwords", "previous_passwords")
 """Top-level stack config settings (snake_case; the stack file spells them in camelCase)."""
 
 
@@ -80,32 +80,50 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
         )
         raw, reported = [], ["registries"]
     passwords = _load_passwords(values, problems) if require_passwords else {}
+    previous_passwords = _load_passwords(values, problems, "previousPasswords") if require_passwords else {}
     registries: List[Any] = []
     names: List[str] = []
+    rotating: List[str] = []
     placeholders = []
     for index, item in enumerate(raw):
         registry = _registry(index, item, problems, names)
+        name = registry["name"] if registry is not None else None
         if registry is not None and require_passwords:
-            name = registry["name"]
             registry["password"] = problems.check(f"passwords.{name}", check_password, passwords.get(name), name)
             if registry["password"] == PLACEHOLDER:
                 placeholders.append(index)  # the offline render could not decrypt it: never checked
+        if registry is not None and isinstance(registry.get("previous"), dict):
+            rotating.append(name)
+            if require_passwords:
+                registry["previous"] = {**registry["previous"], "password": problems.check(
+                    f"previousPasswords.{name}", check_password, previous_passwords.get(name), name,
+                    "previousPasswords")}
+                if registry["previous"]["password"] == PLACEHOLDER and index not in placeholders:
+                    placeholders.append(index)
         if registry is None and isinstance(item, dict):
             registry = {key: value for key, value in item.items() if key != "password"}  # its name was reported
         registries.append(item if registry is None else registry)
     written = [item.get("name") for item in raw if isinstance(item, dict)]  # a name refused above is still theirs
     for unknown in sorted(set(passwords) - set(written), key=str):
         problems.add(f"passwords.{shown(unknown)}: no registry is named {unknown!r}; names are {', '.join(names)}")
+    for unknown in sorted(set(previous_passwords) - set(rotating), key=str):
+        why = (f"registry {unknown!r} has no `previous`" if unknown in written
+               else f"no registry is named {unknown!r}")
+        problems.add(f"previousPasswords.{shown(unknown)}: {why}; remove it (pulumi config rm --path "
+                     f"'previousPasswords.{shown(unknown)}') or add the registry's previous: {{until: ...}}")
     document = {
         "registries": registries,
         "namespaces": _namespaces(_object(values, "namespaces")),
         STACK.name("secret_name"): values.raw("secretName"),
         STACK.name("node_bootstrap"): _object(values, "nodeBootstrap"),
         "verify": values.raw("verify"),
+        STACK.name("expiry_warning_days"): values.raw("expiryWarningDays"),
+        STACK.name("expired_credentials"): values.raw("expiredCredentials"),
     }
     document = {key: value for key, value in document.items() if value is not None}  # unset: not in the document
-    source = STACK if require_passwords else dataclasses.replace(STACK, passwords_known=False)
-    return check(document, source, problems, reported=reported, never_verified=placeholders)
+    source = dataclasses.replace(STACK, passwords_known=require_passwords, placeholder=PLACEHOLDER)
+    return check(document, source, problems, reported=reported, never_verified=placeholders,
+                 enforce_expiry=require_passwords)
 
 
 def _object(values: ConfigValues, key: str) -> Any:
@@ -118,16 +136,18 @@ def _object(values: ConfigValues, key: str) -> Any:
         return text  # a plain string: the checks say what shape they wanted
 
 
-def _load_passwords(values: ConfigValues, problems: Problems) -> Dict[str, Any]:
-    key = f"{values.project}:passwords"
-    passwords = _object(values, "passwords") or {}
+def _load_passwords(values: ConfigValues, problems: Problems, name: str = "passwords") -> Dict[str, Any]:
+    """One of SECRET_OBJECTS: registry name -> password, refused when it is not stored as a secret."""
+    key = f"{values.project}:{name}"
+    passwords = _object(values, name) or {}
+    command = password_command("NAME", name)
     if not isinstance(passwords, dict):
-        problems.add(f"{key}: must be an object of registry name -> password, set with {password_command('NAME')}")
+        problems.add(f"{key}: must be an object of registry name -> password, set with {command}")
         return {}
-    if passwords and not values.is_secret("passwords"):
+    if passwords and not values.is_secret(name):
         problems.add(
-            f"{key}: is stored in plain text. Remove it (pulumi config rm passwords) and set each password "
-            f"with {password_command('NAME')}"
+            f"{key}: is stored in plain text. Remove it (pulumi config rm {name}) and set each password "
+            f"with {command}"
         )
     return passwords
 
@@ -143,10 +163,19 @@ def _registry(index: int, item: Any, problems: Problems, names: List[str]) -> Op
             f"{where}.password: never put a password in registries (it would be stored in plain text); "
             f"remove it and run {password_command(name or 'NAME')}"
         )
+    previous = item.get("previous")
+    if isinstance(previous, dict) and "password" in previous:
+        problems.add(
+            f"{where}.previous.password: never put a password in registries (it would be stored in plain text); "
+            f"remove it and run {password_command(name or 'NAME', 'previousPasswords')}"
+        )
     if name is None:
         return None
     names.append(name)
-    return {key: value for key, value in item.items() if key != "password"}
+    copy = {key: value for key, value in item.items() if key != "password"}
+    if isinstance(previous, dict):
+        copy["previous"] = {key: value for key, value in previous.items() if key != "password"}
+    return copy
 
 
 def _check_name(field: str, name: Any, names: List[str]) -> str:

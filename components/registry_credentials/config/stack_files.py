@@ -30,6 +30,8 @@ MAX_NODES = 200_000
 """Values in a document once aliases are expanded: a few `*alias` lines can otherwise expand to billions
 (yaml.v3 refuses such documents too: "document contains excessive aliasing")."""
 MAX_DEPTH = 64
+SECRET_OBJECTS = ("passwords", "previousPasswords")
+"""The stack config secret objects of registry name -> password (current, and being rotated out)."""
 
 
 @dataclass
@@ -172,8 +174,9 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
     result = StackConfig(project=project["name"], stack=stack, project_dir=project_dir)
     for key, value in config.items():
         full = _config_key(path, key)
-        if full == result.full_key("passwords"):
-            value = _passwords(path, result, config, value)
+        for name in SECRET_OBJECTS:
+            if full == result.full_key(name):
+                value = _passwords(path, result, config, value, name)
         plain, secret = _strip_secure(value)
         result.values[full] = plain if isinstance(plain, str) else _to_config_string(plain)
         if secret:
@@ -198,31 +201,40 @@ def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("secure"), str)
 
 
-def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: Any) -> Any:
+def registry_names(config: Dict[Any, Any], registries_key: str, secret_object: str) -> List[str]:
+    """The registry names that have an entry in `secret_object` (`passwords`: all; `previousPasswords`: those with
+    a `previous`), from a stack file's (or the merged config's) registries."""
+    registries = config.get(registries_key)
+    if not isinstance(registries, list):
+        return []
+    return [r["name"] for r in registries if isinstance(r, dict) and isinstance(r.get("name"), str)
+            and (secret_object == "passwords" or isinstance(r.get("previous"), dict))]
+
+
+def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: Any, key: str) -> Any:
     """Checks only the file shows: once Pulumi has decrypted and merged `passwords`, the program cannot tell."""
     if _is_secure(value):
         # One secure value holding the whole object: its keys are unknown without decrypting, so render
         # gives every registry the placeholder.
-        names = [r.get("name") for r in (config.get(result.full_key("registries")) or [])
-                 if isinstance(r, dict)] if isinstance(config.get(result.full_key("registries")), list) else []
-        result.notes.append(f"{result.full_key('passwords')} is one secure value; its entries cannot be "
+        names = registry_names(config, result.full_key("registries"), key)
+        result.notes.append(f"{result.full_key(key)} is one secure value; its entries cannot be "
                             "checked without decrypting it")
-        return {name: {"secure": PLACEHOLDER} for name in names if isinstance(name, str)}
+        return {name: {"secure": PLACEHOLDER} for name in names}
     if isinstance(value, dict) and value and not any(_is_secure(v) for v in value.values()):
         # Same refusal as the program's; the render must not make them secret on the program's behalf.
         raise ConfigError(
-            f"{path}: passwords: is stored in plain text. Remove it (pulumi config rm passwords) and set each "
-            f"password with {password_command('NAME')}"
+            f"{path}: {key}: is stored in plain text. Remove it (pulumi config rm {key}) and set each "
+            f"password with {password_command('NAME', key)}"
         )
     if isinstance(value, dict) and any(_is_secure(v) for v in value.values()):
-        for key, leaf in value.items():
-            name = shown(key)
+        for entry, leaf in value.items():
+            name = shown(entry)
             if not _is_secure(leaf):
                 raise ConfigError(
-                    f"{path}: passwords.{name}: is stored in plain text next to secret ones (Pulumi then hands "
+                    f"{path}: {key}.{name}: is stored in plain text next to secret ones (Pulumi then hands "
                     "the program the whole object as a secret, so only the file shows it); remove it with "
-                    f"`pulumi config rm --path 'passwords.{name}'` and set it with "
-                    f"`{password_command(name)}`"
+                    f"`pulumi config rm --path '{key}.{name}'` and set it with "
+                    f"`{password_command(name, key)}`"
                 )
     return value
 

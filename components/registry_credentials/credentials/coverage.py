@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from .keyring import lookup, normalize_image, parse_key, urls_match
+from .keyring import Step, lookup_steps, normalize_image, parse_key, urls_match
 
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -17,6 +17,9 @@ class Explanation:
     pod: Tuple[str, ...]
     node: Tuple[str, ...]
     error: Optional[str] = None
+    pod_steps: Tuple[Step, ...] = ()
+    """The pod Secrets' credentials step by step (`source`: the Secret's position in imagePullSecrets)."""
+    node_steps: Tuple[Step, ...] = ()
 
     @property
     def covered(self) -> bool:
@@ -26,11 +29,26 @@ class Explanation:
 
 def explain(pod_keys: Sequence[str], node_keys: Sequence[str], image: str) -> Explanation:
     """Explain one image. Pod secrets are tried before the node file (image_manager.go's union order)."""
+    return explain_sources([pod_keys], node_keys, image)
+
+
+def explain_sources(pod_secrets: Sequence[Sequence[str]], node_keys: Sequence[str], image: str) -> Explanation:
+    """Explain one image for a pod listing several pull Secrets (each one's keys, in imagePullSecrets order).
+
+    The kubelet adds them, in that order, to one keyring (pkg/credentialprovider/secrets/secrets.go
+    MakeDockerKeyring), and puts the node's credentials after it (UnionDockerKeyring).
+    """
     try:
         repository = normalize_image(image)
     except ValueError as err:
         return Explanation(image, None, (), (), error=str(err))
-    return Explanation(image, repository, tuple(lookup(pod_keys, image)), tuple(lookup(node_keys, image)))
+    pod = tuple(lookup_steps(pod_secrets, repository))
+    node = tuple(lookup_steps([node_keys], repository))
+    return Explanation(image, repository, _keys(pod), _keys(node), pod_steps=pod, node_steps=node)
+
+
+def _keys(steps: Sequence[Step]) -> Tuple[str, ...]:
+    return tuple(key for step in steps for key in step.keys)
 
 
 def is_fallback(key: str, repository: str) -> bool:

@@ -1,6 +1,7 @@
 """Render registry credentials as `.dockerconfigjson`, byte for byte as `kubectl create secret docker-registry` does."""
 
 import base64
+import datetime
 import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -31,6 +32,8 @@ class Entry:
     key: str
     username: str
     email: Optional[str] = None
+    expires: Optional[datetime.date] = None
+    """When this credential stops working (`expires`), if the configuration says."""
 
     def label(self) -> str:
         """Name the registry in messages without any credential."""

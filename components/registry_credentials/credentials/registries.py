@@ -1,5 +1,7 @@
 """A registry's own settings (server, username, password, email), each checked once into an Entry."""
 
+import dataclasses
+import datetime
 from dataclasses import dataclass, field
 from typing import Any, Collection, List, Mapping, Optional, Sequence, Tuple
 
@@ -8,9 +10,18 @@ from ..checks.problems import Problems
 from ..checks.values import ARGS, Source, check_known
 from ..errors import ConfigError
 from .dockerconfig import Entry, registry_label, render_entries
+from .rotation import (
+    PREVIOUS_SETTINGS,
+    ROTATION_SETTINGS,
+    Previous,
+    alternate_key,
+    parse_date,
+    same_credential_problem,
+    today,
+)
 from .servers import Server, ServerSyntaxError, normalize_server
 
-REGISTRY_SETTINGS = ("server", "username", "password", "email")
+REGISTRY_SETTINGS = ("server", "username", "password", "email", *ROTATION_SETTINGS)
 """A registry's credential settings (snake_case); how it is checked adds verify.settings.CHECK_SETTINGS."""
 TOKEN_FIELDS = ("identitytoken", "registrytoken")
 """Docker config.json fields the kubelet ignores; accepted so that the message can say what to use instead."""
@@ -22,10 +33,11 @@ _TOKEN_USERNAMES = (
 _PLAIN = (str, bytes, bool, int, float, list, tuple, dict)
 
 
-def password_command(name: str) -> str:
-    """The exact command that stores a registry's password as a stack config secret."""
+def password_command(name: str, key: str = "passwords") -> str:
+    """The exact command that stores a registry's password (in `key`) as a stack config secret."""
     # --type string: under --path, Pulumi turns "true", "false" and digits into booleans and numbers.
-    return f"pulumi config set --secret --path --type string 'passwords.{name}' '<password>'"
+    what = "<old password>" if key != "passwords" else "<password>"
+    return f"pulumi config set --secret --path --type string '{key}.{name}' '{what}'"
 
 
 def is_known(password: Any) -> bool:
@@ -33,10 +45,12 @@ def is_known(password: Any) -> bool:
     return password is None or isinstance(password, _PLAIN)
 
 
-def check_password(field_name: str, password: Any, registry_name: Optional[str] = None) -> str:
-    """A password: text, not empty and not only whitespace. `registry_name`: it comes from stack config `passwords`."""
+def check_password(field_name: str, password: Any, registry_name: Optional[str] = None,
+                   key: str = "passwords") -> str:
+    """A password: text, not empty and not only whitespace. `registry_name`: it comes from the stack config secret
+    object `key` (`passwords`, or `previousPasswords` for the credential being rotated out)."""
     if registry_name is not None:
-        command = password_command(registry_name)
+        command = password_command(registry_name, key)
         if isinstance(password, (bool, int, float)):
             raise ConfigError(
                 f"{field_name}: was stored as a {'boolean' if isinstance(password, bool) else 'number'}, not text "
@@ -69,6 +83,42 @@ class Registries:
     warnings: Tuple[str, ...] = ()
     rendered: Optional[str] = field(default=None, repr=False)
     """The `.dockerconfigjson`, when every password is known now (so its size is checked now too)."""
+    previous: Tuple[Optional[Previous], ...] = ()
+    """Per entry: the credential being rotated out, or None."""
+    previous_passwords: Tuple[Any, ...] = field(default=(), repr=False)
+    """Per entry: the previous credential's password (checked text or an Output), or None."""
+    rendered_previous: Optional[str] = field(default=None, repr=False)
+    """The `-previous` Secret's `.dockerconfigjson` (the live windows only), when every password is known now."""
+    rendered_node: Optional[str] = field(default=None, repr=False)
+    """The node file's credentials (the current ones, and the live previous ones under a second spelling)."""
+    today: Optional[datetime.date] = None
+    """The date the windows were judged on."""
+
+    def previous_of(self, position: int) -> Optional[Previous]:
+        """The previous credential of the entry at `position`, or None."""
+        return self.previous[position] if position < len(self.previous) else None
+
+    @property
+    def rotating(self) -> bool:
+        """True while some window is live: the `-previous` Secrets exist."""
+        return any(p is not None and p.live for p in self.previous)
+
+    def outgoing(self) -> List[Tuple[Entry, Any]]:
+        """The live previous credentials, each as an entry under its registry's key, with its password."""
+        found = []
+        for position, entry in enumerate(self.entries):
+            previous = self.previous_of(position)
+            if previous is not None and previous.live:
+                found.append((dataclasses.replace(entry, username=previous.username, expires=None),
+                              self.previous_passwords[position]))
+        return found
+
+    def node_credentials(self) -> List[Tuple[Entry, Any]]:
+        """What the node file holds: every current credential, and each live previous one under a second spelling
+        of its key (one JSON object cannot hold a key twice)."""
+        current = list(zip(self.entries, self.passwords))
+        return current + [(dataclasses.replace(entry, key=alternate_key(entry.key)), password)
+                          for entry, password in self.outgoing()]
 
 
 def check_registries(
@@ -77,17 +127,21 @@ def check_registries(
     source: Source = ARGS,
     more_settings: Collection[str] = (),
     reported: bool = False,
+    now: Optional[datetime.date] = None,
 ) -> Registries:
     """Check `registries`, collecting every problem into `problems` (or raising them together when none is given).
 
     `more_settings` are allowed keys that another module checks (how each registry is verified); `reported` means
-    the caller has already said what is wrong with the list itself.
+    the caller has already said what is wrong with the list itself; `now` is the date windows are judged on.
     """
     collect = problems if problems is not None else Problems()
     before = len(collect.found)
+    now = now or today()
     entries: List[Entry] = []
     passwords: List[Any] = []
     warnings: List[str] = []
+    previous: List[Optional[Previous]] = []
+    previous_passwords: List[Any] = []
     if items is None:
         items = []
     if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
@@ -102,10 +156,10 @@ def check_registries(
     allowed = [source.name(s) for s in (*REGISTRY_SETTINGS, *more_settings)]
     seen: dict = {}
     for index, item in enumerate(items):
-        checked = _check_one(index, item, collect, source, allowed)
+        checked = _check_one(index, item, collect, source, allowed, now)
         if checked is None:
             continue
-        entry, password, warning = checked
+        entry, password, warning, outgoing = checked
         if entry.key in seen:
             collect.add(
                 f"{entry.label()}: server is the same registry as {seen[entry.key].label()} (both become the key "
@@ -115,20 +169,40 @@ def check_registries(
         seen[entry.key] = entry
         entries.append(entry)
         passwords.append(password)
+        previous.append(outgoing[0] if outgoing else None)
+        previous_passwords.append(outgoing[1] if outgoing else None)
         if warning:
             warnings.append(f"{entry.label()}: {warning}")
-    rendered = None
-    if source.passwords_known and len(collect.found) == before and all(isinstance(p, str) for p in passwords):
-        # Known passwords let the whole Secret, and its size limit, be checked now; Outputs are checked when known.
-        rendered = collect.check("registries", lambda _field: render_entries(entries, passwords))
+    result = Registries(tuple(entries), tuple(passwords), tuple(warnings), None, tuple(previous),
+                        tuple(previous_passwords), today=now)
+    known = [*passwords, *(p for _, p in result.outgoing())]
+    if source.passwords_known and len(collect.found) == before and all(isinstance(p, str) for p in known):
+        # Known passwords let the Secrets, and their size limit, be checked now; Outputs are checked when known.
+        result = collect.check("registries", lambda _field: _rendered(result)) or result
     if problems is None:
         collect.raise_all()
-    return Registries(tuple(entries), tuple(passwords), tuple(warnings), rendered)
+    return result
+
+
+def _rendered(registries: Registries) -> Registries:
+    """The registries with every Secret rendered: the pull Secret, and during a window the `-previous` one and the
+    node file's (each must fit in a Secret)."""
+    return dataclasses.replace(
+        registries,
+        rendered=render_entries(registries.entries, registries.passwords),
+        rendered_previous=render_pairs(registries.outgoing()) if registries.rotating else None,
+        rendered_node=render_pairs(registries.node_credentials()),
+    )
+
+
+def render_pairs(pairs: Sequence[Tuple[Entry, str]]) -> str:
+    """render_entries of (entry, password) pairs."""
+    return render_entries([entry for entry, _ in pairs], [password for _, password in pairs])
 
 
 def _check_one(
-    index: int, item: Any, problems: Problems, source: Source, allowed: Sequence[str]
-) -> Optional[Tuple[Entry, Any, Optional[str]]]:
+    index: int, item: Any, problems: Problems, source: Source, allowed: Sequence[str], now: datetime.date
+) -> Optional[Tuple[Entry, Any, Optional[str], Optional[Tuple[Previous, Any]]]]:
     where = f"registries[{index}]"
     if not isinstance(item, Mapping):
         fields = "name, server, username" if source.named_passwords else "server, username, password"
@@ -155,14 +229,61 @@ def _check_one(
     email = item.get("email")
     if email is not None:
         email = problems.check(f"{label}.email", _check_email, email)
+    expires = item.get("expires")
+    if expires is not None:
+        expires = problems.check(f"{label}.expires", parse_date, expires)
+    outgoing = None
+    if item.get("previous") is not None:
+        outgoing = _check_previous(label, item["previous"], problems, source, (username, password), expires, now)
+        if outgoing is None:
+            return None
     if normalized is None or username is None or (source.passwords_known and password is None):
         return None
     warning = normalized.warning
     if tokens:
         ignored = f"{' and '.join(tokens)} ignored: the kubelet only uses username/password"
         warning = f"{warning}; {ignored}" if warning else ignored
-    entry = Entry(index=index, server=server_text, key=normalized.key, username=username, email=email or None)
-    return entry, password, warning
+    entry = Entry(index=index, server=server_text, key=normalized.key, username=username, email=email or None,
+                  expires=expires)
+    return entry, password, warning, outgoing
+
+
+def _check_previous(label: str, previous: Any, problems: Problems, source: Source, current: Tuple[Any, Any],
+                    expires: Optional[datetime.date], now: datetime.date) -> Optional[Tuple[Previous, Any]]:
+    """A registry's `previous`: its username (default: the current one), `until`, and its password."""
+    where = f"{label}.previous"
+    if not isinstance(previous, Mapping):
+        problems.add(f"{where}: expected a mapping such as {{until: '2026-12-20'}} (and the outgoing username if it "
+                     "differs), for the credential being rotated out")
+        return None
+    before = len(problems.found)
+    # Stack config keeps the password in `previousPasswords`; the reader has put it here, and refused one written here.
+    settings = [s for s in PREVIOUS_SETTINGS if not (source.named_passwords and s == "password")]
+    problems.check(where, check_known, {k: v for k, v in previous.items() if k in settings or k != "password"},
+                   settings)
+    username = previous.get("username")
+    username = current[0] if username is None else problems.check(f"{where}.username", _check_username, username)
+    until = previous.get("until")
+    if until is None:
+        problems.add(f"{where}.until: is required: the last day (YYYY-MM-DD) the outgoing credential must keep "
+                     "working, e.g. a week from now")
+    else:
+        until = problems.check(f"{where}.until", parse_date, until)
+    password = previous.get("password")
+    if source.passwords_known and not source.named_passwords and is_known(password):
+        # Stack config: the reader checked previousPasswords.<name> already, with the command that sets it.
+        password = problems.check(f"{where}.password", check_password, password)
+    if isinstance(until, datetime.date) and isinstance(expires, datetime.date) and expires < until:
+        problems.add(
+            f"{label}.expires: {expires.isoformat()} is before previous.until {until.isoformat()}: the new "
+            "credential would stop working while the outgoing one is still kept; fix either date"
+        )
+    if (isinstance(password, str) and isinstance(current[1], str) and password == current[1]
+            and username == current[0] and password != source.placeholder):
+        problems.add(same_credential_problem(where))
+    if len(problems.found) > before or username is None or until is None:
+        return None
+    return Previous(username=username, until=until, live=until >= now), password
 
 
 def _check_server(field_name: str, server: Any, label: str) -> Server:

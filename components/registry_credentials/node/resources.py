@@ -1,6 +1,7 @@
 """Method 1, resources: the agent's namespace, its own copy of the pull Secret, the script, and the DaemonSet."""
 
 import hashlib
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,12 +21,16 @@ from .settings import NodeBootstrap
 
 
 def build_node_bootstrap(children: Children, node: NodeBootstrap, data: pulumi.Output,
-                         dockerconfigjson: pulumi.Output) -> k8s.core.v1.Secret:
-    """Register method 1 for `node` (enabled); return the Secret in the agent's namespace."""
+                         dockerconfigjson: pulumi.Output,
+                         annotations: Optional[Mapping[str, str]] = None) -> k8s.core.v1.Secret:
+    """Register method 1 for `node` (enabled); return the Secret in the agent's namespace.
+
+    `dockerconfigjson` is what the node file is to hold (during a rotation window, the outgoing credentials too).
+    """
     base = f"{children.name}:{node.namespace}"
     namespace = children.namespace(node.namespace, PRIVILEGED_LABELS) if node.create_namespace else None
     # The pod pulls its own image with this Secret too, so the image can live in the private registry.
-    secret = children.secret(node.namespace, data, [namespace])
+    secret = children.secret(node.namespace, data, [namespace], annotations)
     script = k8s.core.v1.ConfigMap(
         f"{base}/{node.name}",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=node.name, namespace=node.namespace, labels=children.labels),

@@ -23,7 +23,10 @@ DISTRIBUTION = "registry-credentials"
 PULUMI_KEYWORDS = ("kind/component", "category/infrastructure")
 """Keywords Pulumi's publishing guide asks for, on top of the distribution's own."""
 DISPLAY_NAME = "Registry Credentials"
-SECRET_INPUTS = {f"{PACKAGE}:index:RegistryArgs": ("password",)}
+SECRET_INPUTS = {
+    f"{PACKAGE}:index:RegistryArgs": ("password",),
+    f"{PACKAGE}:index:PreviousCredentialArgs": ("password",),
+}
 SECRET_OUTPUTS = ("dockerconfigjson",)
 
 

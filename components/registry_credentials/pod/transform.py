@@ -20,7 +20,7 @@ transform cannot see the provider, so ``default_namespace`` must name that same 
 What it sees and how it walks it: pod/wire.py.
 """
 
-from typing import Any, Awaitable, Dict, Generator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Awaitable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import pulumi
 
@@ -40,9 +40,13 @@ from .wire import (
 
 
 def pull_secret_transform(
-    secret_names: Mapping[str, str], *, default_namespace: str = "default"
+    secret_names: Mapping[str, Union[str, Sequence[str]]], *, default_namespace: str = "default"
 ) -> pulumi.ResourceTransform:
-    """Return a transform that adds ``{"name": secret_names[ns]}`` to the pod spec of each managed workload."""
+    """Return a transform that adds ``{"name": secret_names[ns]}`` to the pod spec of each managed workload.
+
+    A namespace may map to several Secrets (the component's, then the `-previous` one of a rotation): each missing
+    one is added, in that order, which is the order the kubelet tries them in.
+    """
     names = _checked_names(secret_names)
     if not isinstance(default_namespace, str) or not default_namespace:
         raise ConfigError(
@@ -70,17 +74,19 @@ def pull_secret_transform(
     return transform
 
 
-def _checked_names(secret_names: Mapping[str, str]) -> Dict[str, str]:
+def _checked_names(secret_names: Mapping[str, Union[str, Sequence[str]]]) -> Dict[str, Tuple[str, ...]]:
     # Copy now: a caller mutating its mapping later must not change what an already registered transform does.
     if not isinstance(secret_names, Mapping):
         raise ConfigError("secret_names: expected a mapping of namespace -> pull Secret name")
-    names: Dict[str, str] = {}
-    for namespace, secret in secret_names.items():
+    names: Dict[str, Tuple[str, ...]] = {}
+    for namespace, secrets in secret_names.items():
         if not isinstance(namespace, str) or not namespace:
             raise ConfigError(f"secret_names: namespace keys must be non-empty strings, got {namespace!r}")
-        if not isinstance(secret, str) or not secret:
-            raise ConfigError(f"secret_names[{namespace!r}]: must be the non-empty name of the pull Secret")
-        names[namespace] = secret
+        listed = (secrets,) if isinstance(secrets, str) else tuple(secrets) if isinstance(secrets, Sequence) else ()
+        if not listed or any(not isinstance(s, str) or not s for s in listed):
+            raise ConfigError(f"secret_names[{namespace!r}]: must be the non-empty name of the pull Secret (or a "
+                              "list of them)")
+        names[namespace] = listed
     return names
 
 
@@ -94,7 +100,7 @@ async def _awaited(walk: Walk, opts: pulumi.ResourceOptions) -> Optional[pulumi.
     return _result(await drive_async(walk), opts)
 
 
-def _inject(props: Any, path: Tuple[str, ...], names: Mapping[str, str], default_namespace: str) -> Walk:
+def _inject(props: Any, path: Tuple[str, ...], names: Mapping[str, Tuple[str, ...]], default_namespace: str) -> Walk:
     if not isinstance(props, Mapping):
         return None
     namespace = yield from namespace_of(props, default_namespace)
@@ -104,7 +110,7 @@ def _inject(props: Any, path: Tuple[str, ...], names: Mapping[str, str], default
     return new_props
 
 
-def _edit(node: Any, path: Tuple[str, ...], secret: str) -> Generator[Any, Resolved, Any]:
+def _edit(node: Any, path: Tuple[str, ...], secret: Tuple[str, ...]) -> Generator[Any, Resolved, Any]:
     """Return a copy of ``node`` with the pull secret added at the end of ``path``, or None to change nothing."""
     opened = yield from open_value(node)
     if opened is None:
@@ -128,8 +134,9 @@ def _edit(node: Any, path: Tuple[str, ...], secret: str) -> Generator[Any, Resol
     return rewrap(new_value)
 
 
-def _with_pull_secret(pod_spec: Mapping[str, Any], secret: str) -> Generator[Any, Resolved, Any]:
-    """Return a copy of the PodSpec with ``{"name": secret}`` appended to imagePullSecrets, or None if present."""
+def _with_pull_secret(pod_spec: Mapping[str, Any], secrets: Tuple[str, ...]) -> Generator[Any, Resolved, Any]:
+    """Return a copy of the PodSpec with each of ``secrets`` not listed yet appended to imagePullSecrets (in order),
+    or None when every one is present."""
     current = pod_spec.get("imagePullSecrets")
     if current is None:
         entries: List[Any] = []
@@ -142,15 +149,18 @@ def _with_pull_secret(pod_spec: Mapping[str, Any], secret: str) -> Generator[Any
         if not isinstance(value, (list, tuple)):
             return None
         entries = list(value)
+    listed = []
     for entry in entries:
         name = yield from _entry_name(entry)
         if name is _UNREADABLE:
             # An entry we cannot read might be this very Secret, and a duplicate key fails server-side apply.
             return None
-        if name == secret:
-            return None
+        listed.append(name)
+    missing = [secret for secret in secrets if secret not in listed]
+    if not missing:
+        return None
     new_pod_spec = dict(pod_spec)
-    new_pod_spec["imagePullSecrets"] = rewrap([*entries, {"name": secret}])
+    new_pod_spec["imagePullSecrets"] = rewrap([*entries, *({"name": secret} for secret in missing)])
     return new_pod_spec
 
 

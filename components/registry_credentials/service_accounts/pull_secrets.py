@@ -9,7 +9,7 @@
 """
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import ConfigError
 from .settings import ForeignPullSecrets
@@ -78,27 +78,33 @@ def field_of(entry: object, *names: str) -> Any:
 def plan_pull_secrets(
     account: str,
     live: Sequence[str],
-    ours: str,
+    ours: Union[str, Sequence[str]],
     mode: ForeignPullSecrets,
     owned_by_us: bool = False,
     kept: Sequence[str] = (),
     stale: Sequence[str] = (),
+    retired: Sequence[str] = (),
 ) -> PullSecretPlan:
     """Plan the apply for ServiceAccount `account` (namespace/name); raise ConfigError where it is unsafe.
 
+    `ours`: our Secret, or our Secrets in the order the kubelet is to try them (the current one, then the one being
+    rotated out); `retired`: names of ours that are no longer wanted (the `-previous` Secret after its window), never
+    taken for someone else's.
     `owned_by_us`: our field manager alone owns the live list, so it is what we applied last time; then only the
     entries we recorded as kept (`kept`) are foreign, and any other name is an old entry of ours (a renamed Secret).
     `stale`: other field managers that own our own annotations (`pulumi.com/patchFieldManager`...), which a patch
     retained on destroy (`keep`) leaves behind. Their values differ from ours, so the apply conflicts with them
     unless forced; forcing is safe once no foreign entry is live: the list holds nothing of anyone else's.
     """
+    wanted = (ours,) if isinstance(ours, str) else tuple(ours)
+    mine = set(wanted) | set(retired)
     if owned_by_us:
-        foreign = tuple(name for name in live if name != ours and name in kept)
-        live = tuple(name for name in live if name == ours or name in kept)
+        foreign = tuple(name for name in live if name not in mine and name in kept)
+        live = tuple(name for name in live if name in wanted or name in kept)
     else:
-        foreign = tuple(name for name in live if name != ours)
+        foreign = tuple(name for name in live if name not in mine)
     if not foreign:
-        return PullSecretPlan(names=(ours,), force=bool(stale), foreign=(), taken_over=tuple(stale))
+        return PullSecretPlan(names=wanted, force=bool(stale), foreign=(), taken_over=tuple(stale))
     if mode != ForeignPullSecrets.KEEP:
         raise ConfigError(
             f"ServiceAccount {account} already lists imagePullSecrets {list(foreign)} set by someone else. The list "
@@ -107,12 +113,22 @@ def plan_pull_secrets(
             "namespace (stack config foreignPullSecrets: keep): the list is kept, ownership forced, and the patch is "
             "retained on destroy. Or leave this ServiceAccount alone and use pod-level imagePullSecrets instead."
         )
-    names = tuple(live) if ours in live else tuple(live) + (ours,)
-    return PullSecretPlan(names=names, force=True, foreign=foreign, taken_over=tuple(stale))
+    return PullSecretPlan(names=_merged(live, foreign, wanted), force=True, foreign=foreign, taken_over=tuple(stale))
 
 
-def plan_for_live(account: str, entries: Any, metadata: Any, ours: str, mode: ForeignPullSecrets,
-                  manager: str) -> PullSecretPlan:
+def _merged(live: Sequence[str], foreign: Sequence[str], wanted: Sequence[str]) -> Tuple[str, ...]:
+    """Foreign entries in their live order, ours as one block where the first of ours was (else at the end)."""
+    names: List[str] = []
+    for name in live:
+        if name in foreign:
+            names.append(name)
+        elif name in wanted and not set(wanted) & set(names):
+            names.extend(wanted)
+    return tuple(names) if set(wanted) <= set(names) else (*names, *wanted)
+
+
+def plan_for_live(account: str, entries: Any, metadata: Any, ours: Union[str, Sequence[str]],
+                  mode: ForeignPullSecrets, manager: str, retired: Sequence[str] = ()) -> PullSecretPlan:
     """The plan for a live ServiceAccount as a read returns it: its list, managedFields and our annotations.
 
     `manager` is our field manager: only a list it alone owns is what we applied last time.
@@ -123,7 +139,8 @@ def plan_for_live(account: str, entries: Any, metadata: Any, ours: str, mode: Fo
     kept = [n for n in str(annotations.get(KEPT_ANNOTATION) or "").split(",") if n]
     stale = [m for m in annotation_owners(managed, OUR_ANNOTATIONS) if m != manager]
     return plan_pull_secrets(account, live_names(entries), ours, mode,
-                             owned_by_us=bool(owners) and set(owners) == {manager}, kept=kept, stale=stale)
+                             owned_by_us=bool(owners) and set(owners) == {manager}, kept=kept, stale=stale,
+                             retired=retired)
 
 
 def force_warning(account: str, plan: PullSecretPlan) -> str:

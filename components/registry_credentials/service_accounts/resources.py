@@ -51,25 +51,30 @@ def check_live(children: Children, namespace: Namespace) -> Dict[str, pulumi.Out
     return plans
 
 
-def build_service_accounts(children: Children, namespace: Namespace, secret: k8s.core.v1.Secret,
-                           plans: Optional[Mapping[str, pulumi.Output]] = None) -> List[str]:
-    """Create and patch one namespace's ServiceAccounts (with check_live's plans); return their names."""
+def build_service_accounts(children: Children, namespace: Namespace, secret: pulumi.Resource,
+                           plans: Optional[Mapping[str, pulumi.Output]] = None,
+                           listers: Optional[List[pulumi.Resource]] = None) -> List[str]:
+    """Create and patch one namespace's ServiceAccounts (with check_live's plans); return their names.
+
+    Each lists `children.pull_secrets` and comes after `secret`; `listers` collects the resources that list them.
+    """
     ns = namespace.name
+    found = listers if listers is not None else []
     for account in namespace.service_accounts:
         # We own these outright, so a plain ServiceAccount (AlreadyExists if someone else made it first).
-        k8s.core.v1.ServiceAccount(
+        found.append(k8s.core.v1.ServiceAccount(
             f"{children.name}:{ns}/{account}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=account, namespace=ns, labels=children.labels),
-            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=children.secret_name)],
+            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=name) for name in children.pull_secrets],
             opts=children.opts(secret),
-        )
+        ))
     for account in namespace.patched:
-        _patch(children, namespace, account, secret, (plans or {}).get(account))
+        found.append(_patch(children, namespace, account, secret, (plans or {}).get(account)))
     return [*namespace.patched, *namespace.service_accounts]
 
 
 def _patch(children: Children, namespace: Namespace, account: str, secret: pulumi.Resource,
-           plan: Optional[pulumi.Output]) -> None:
+           plan: Optional[pulumi.Output]) -> pulumi.Resource:
     ns = namespace.name
     base = f"{children.name}:{ns}/{account}"
     if plan is None:
@@ -92,7 +97,7 @@ def _patch(children: Children, namespace: Namespace, account: str, secret: pulum
         live = k8s.core.v1.ServiceAccount.get(f"{base}:live", ensure.id, opts=children.opts(ensure))
         plan = _plan_from(children, namespace, account, live)
     mode = namespace.foreign_pull_secrets
-    k8s.core.v1.ServiceAccountPatch(
+    return k8s.core.v1.ServiceAccountPatch(
         base,
         metadata=k8s.meta.v1.ObjectMetaPatchArgs(
             name=account,
@@ -122,7 +127,8 @@ def _plan_from(children: Children, namespace: Namespace, account: str,
 
 def _plan(children: Children, account: str, entries: Any, metadata: Any, mode: ForeignPullSecrets) -> PullSecretPlan:
     try:
-        plan = plan_for_live(account, entries, metadata, children.secret_name, mode, field_manager(children.name))
+        plan = plan_for_live(account, entries, metadata, children.pull_secrets, mode, field_manager(children.name),
+                             retired=children.retired_pull_secrets)
     except ConfigError as err:
         raise UnsafePatchError(str(err)) from None
     if plan.force:

@@ -9,11 +9,11 @@ from typing import Any, Dict, List, Mapping
 from ..checks.problems import Problems
 from ..checks.spelling import Spelling
 from ..checks.values import ARGS, Source
-from ..credentials.registries import check_registries
+from ..credentials.registries import Registries, check_registries
 from ..errors import ConfigError
 from . import settings as verify_settings
 from .login import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
-from .settings import CHECK_SETTINGS, VerifyMode, targets
+from .settings import CHECK_SETTINGS, PREVIOUS_REJECTED, VerifyMode, is_previous, previous_label, targets
 
 CONFIG_JSON = Source(Spelling.CAMEL, text_booleans=True)
 """`pulumi config --json` spells settings as the stack file does; its passwords are merged into each registry."""
@@ -23,8 +23,11 @@ EXIT = {ACCEPTED: 0, REJECTED: 1, UNREACHABLE: 3}
 
 
 def exit_code(results: List[Result]) -> int:
-    """1 if any registry rejected the credentials, else 3 if any was unreachable, else 0."""
-    outcomes = {r.outcome for r in results}
+    """1 if any registry rejected the credentials, else 3 if any was unreachable, else 0.
+
+    A credential being rotated out does not count: the registry rejecting it is how a rotation ends.
+    """
+    outcomes = {r.outcome for r in results if not is_previous(r.label)}
     for outcome in (REJECTED, UNREACHABLE):
         if outcome in outcomes:
             return EXIT[outcome]
@@ -69,20 +72,33 @@ def from_config_json(document: Any) -> List[Dict[str, Any]]:
         raise ConfigError("--config-json: no `<project>:registries` key; is this the right stack's config?")
     project = keys[0].rsplit(":", 1)[0]
     registries = _value(document[keys[0]], keys[0])
-    passwords_key = f"{project}:passwords"
-    passwords = _value(document[passwords_key], passwords_key) if passwords_key in document else {}
-    if not isinstance(registries, list) or not isinstance(passwords, dict):
-        raise ConfigError(f"{keys[0]} must be a list and {passwords_key} an object of name -> password")
+    objects = {}
+    for name in ("passwords", "previousPasswords"):
+        key = f"{project}:{name}"
+        objects[name] = _value(document[key], key) if key in document else {}
+        if not isinstance(objects[name], dict):
+            raise ConfigError(f"{key} must be an object of name -> password")
+    if not isinstance(registries, list):
+        raise ConfigError(f"{keys[0]} must be a list")
     result = []
     for index, item in enumerate(registries):
         if not isinstance(item, dict):
             raise ConfigError(f"registries[{index}]: expected an object")
         name = item.get("name")
-        password = passwords.get(name)
-        if not isinstance(password, str) or not password:
-            raise ConfigError(f"passwords.{name}: not set in the config JSON (was --show-secrets given?)")
-        result.append({**{k: v for k, v in item.items() if k != "name"}, "password": password})
+        registry = {**{k: v for k, v in item.items() if k != "name"},
+                    "password": _password(objects["passwords"], "passwords", name)}
+        if isinstance(item.get("previous"), dict):
+            registry["previous"] = {**item["previous"],
+                                    "password": _password(objects["previousPasswords"], "previousPasswords", name)}
+        result.append(registry)
     return result
+
+
+def _password(passwords: Mapping[str, Any], key: str, name: Any) -> str:
+    password = passwords.get(name)
+    if not isinstance(password, str) or not password:
+        raise ConfigError(f"{key}.{name}: not set in the config JSON (was --show-secrets given?)")
+    return password
 
 
 def _stack_registries(args: argparse.Namespace) -> List[Dict[str, Any]]:
@@ -120,23 +136,48 @@ def _run(args: argparse.Namespace) -> int:
     # The CLI is an explicit request: every registry is checked except those whose own `verify` is off.
     settings = verify_settings.check_registries(registries, problems, source, VerifyMode.WARN)
     problems.raise_all()
-    checks = targets(checked.entries, settings, checked.passwords)
+    checks = targets(checked.entries, settings, checked.passwords, checked.outgoing())
     results = check_all(checks, args.timeout)
     skipped = [e.label() for e in checked.entries if settings[e.index].mode == VerifyMode.OFF]
+    dates = _dates(checked)
     if args.json:
         print(json.dumps({
             **({"stack": args.stack} if args.stack else {}),
             "results": [{"registry": r.label, "key": r.key, "endpoint": r.endpoint, "username": r.username,
-                         "outcome": r.outcome, "detail": r.detail} for r in results],
+                         "outcome": r.outcome, "detail": r.detail, **dates.get(r.label, {}),
+                         **({"note": PREVIOUS_REJECTED} if _removable(r) else {})} for r in results],
             "skipped": skipped,
             "exit_code": exit_code(results),
         }, indent=2))
     else:
         for r in results:
-            print(f"{r.outcome}: {r.label} user {r.username!r} at {r.endpoint}: {r.detail}")
+            about = "".join(f", {key} {value}" for key, value in dates.get(r.label, {}).items()
+                            if key in ("expires", "until"))
+            print(f"{r.outcome}: {r.label} user {r.username!r} at {r.endpoint}{about}: {r.detail}")
+            if _removable(r):
+                print(f"  {PREVIOUS_REJECTED}")
         for label in skipped:
             print(f"skipped: {label} (verify: off)")
     return exit_code(results)
+
+
+def _removable(result: Result) -> bool:
+    """The registry rejects a credential being rotated out: its `previous` can go."""
+    return is_previous(result.label) and result.outcome == REJECTED
+
+
+def _dates(checked: Registries) -> Dict[str, Dict[str, Any]]:
+    """Result label -> the dates reported with it: `previous`, `expires` and `days_left`, or `until`."""
+    found: Dict[str, Dict[str, Any]] = {}
+    for position, entry in enumerate(checked.entries):
+        about: Dict[str, Any] = {"previous": False}
+        if entry.expires is not None and checked.today is not None:
+            about.update(expires=entry.expires.isoformat(), days_left=(entry.expires - checked.today).days)
+        found[entry.label()] = about
+        previous = checked.previous_of(position)
+        if previous is not None:
+            found[previous_label(entry)] = {"previous": True, "until": previous.until.isoformat()}
+    return found
 
 
 def _seconds(text: str) -> float:

@@ -11,7 +11,7 @@ The component checks, from its plan, before anything is registered:
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Collection, List, Mapping, Sequence
+from typing import Any, Collection, Dict, List, Mapping, Sequence, Tuple
 
 import pulumi
 
@@ -23,6 +23,8 @@ from .settings import (
     VerifyMode,
     failure_message,
     insecure_warning,
+    is_previous,
+    previous_label,
     targets,
     warning_for,
 )
@@ -39,9 +41,11 @@ def run_checks(
     """Check `checks` in parallel; return the warnings, or raise CredentialsRejectedError for a `fail` rejection."""
     if not checks:
         return []
-    warnings = [insecure_warning(t) for t in checks if t.insecure]
+    warnings = [insecure_warning(t) for t in checks if t.insecure and not is_previous(t.label)]
     results = check_all(checks, timeout)
-    failing = [r for r in results if r.outcome == REJECTED and settings[index_of[r.label]].mode == VerifyMode.FAIL]
+    # A rejected outgoing credential is the end of a rotation, not a failure: it is only ever a warning.
+    failing = [r for r in results if r.outcome == REJECTED and not is_previous(r.label)
+               and settings[index_of[r.label]].mode == VerifyMode.FAIL]
     if failing:
         raise CredentialsRejectedError(failure_message(failing, before_registration))
     warnings += [w for w in (warning_for(r) for r in results) if w]
@@ -83,11 +87,13 @@ class Verification:
 
 def prepare(
     entries: Sequence[Entry], passwords: Sequence[Any], settings: Mapping[int, RegistrySetting],
-    never: Collection[int] = (),
+    never: Collection[int] = (), outgoing: Sequence[Tuple[Entry, Any]] = (),
 ) -> Verification:
     """Check the registries whose password is known now, and note the Output ones for `gate`.
 
     `passwords` are in entry order; registries in `never` (placeholder passwords) are not checked at all.
+    `outgoing`: the credentials being rotated out (each as an entry of its registry); those known now are checked
+    too, and a rejection only ever warns (see `watch_outgoing` for the others).
     """
     verification = Verification(entries, settings)
     now: List[Any] = []
@@ -98,6 +104,26 @@ def prepare(
             now.append((entry, password))
         else:
             verification.pending.append(entry.index)
-    checks = targets([e for e, _ in now], settings, [p for _, p in now])
-    verification.warnings = run_checks(checks, settings, {e.label(): e.index for e in entries})
+    leaving = [(e, p) for e, p in outgoing if isinstance(p, str) and e.index not in never]
+    checks = targets([e for e, _ in now], settings, [p for _, p in now], leaving)
+    verification.warnings = run_checks(checks, settings, _index_of(entries))
     return verification
+
+
+def watch_outgoing(outgoing: Sequence[Tuple[Entry, Any]], settings: Mapping[int, RegistrySetting],
+                   resource: pulumi.Resource) -> None:
+    """Check the outgoing credentials whose password is an Output once it is known; each problem is a warning."""
+    for entry, password in outgoing:
+        if isinstance(password, str) or settings[entry.index].mode == VerifyMode.OFF:
+            continue
+
+        def check_known(value: str, entry: Entry = entry) -> None:
+            for warning in run_checks(targets([], settings, [], [(entry, value)]), settings, _index_of([entry])):
+                pulumi.log.warn(warning, resource=resource)
+
+        pulumi.Output.secret(password).apply(check_known)
+
+
+def _index_of(entries: Sequence[Entry]) -> Dict[str, int]:
+    """Result label -> registry index, for the current and the outgoing credentials."""
+    return {label: e.index for e in entries for label in (e.label(), previous_label(e))}

@@ -3,7 +3,7 @@
 import os
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..checks.names import has_control_chars
 from ..checks.problems import Problems
@@ -36,6 +36,10 @@ CHECK_SETTINGS = ("verify", "ca_file", "insecure")
 DEFAULT_ENV = "REGISTRY_CREDENTIALS_VERIFY"
 """Environment variable giving the default mode when neither the stack config nor the component arg sets one
 (the test suite sets it to `off`; CI jobs that cannot reach registries can do the same)."""
+PREVIOUS_REJECTED = (
+    "The registry no longer accepts the credential being rotated out, so the rotation is complete on the registry "
+    "side and pods use the current one: `previous` (and its password) can be removed from the configuration"
+)
 UNREACHABLE_HINT = (
     "the machine running pulumi may not reach a registry that the cluster's nodes reach (network, proxy, VPN); "
     "the run goes on"
@@ -93,16 +97,34 @@ def _check_ca_file(field: str, ca_file: Any, mode: VerifyMode) -> str:
     return ca_file
 
 
+def previous_label(entry: Entry) -> str:
+    """How results name the credential being rotated out of a registry."""
+    return f"{entry.label()}.previous"
+
+
+def is_previous(label: str) -> bool:
+    """True for a result about a credential being rotated out (see previous_label)."""
+    return label.endswith(".previous")
+
+
 def targets(
-    entries: Sequence[Entry], settings: Mapping[int, RegistrySetting], passwords: Sequence[str]
+    entries: Sequence[Entry], settings: Mapping[int, RegistrySetting], passwords: Sequence[str],
+    outgoing: Sequence[Tuple[Entry, str]] = (),
 ) -> List[Target]:
-    """Targets for the entries whose mode is not `off`, in entry order (passwords in the same order as entries)."""
+    """Targets for the entries whose mode is not `off`, in entry order (passwords in the same order as entries),
+    then the credentials being rotated out of them (`outgoing`: each as an entry of its registry, and its password).
+    """
     result = []
     for entry, password in zip(entries, passwords):
         setting = settings[entry.index]
         if setting.mode == VerifyMode.OFF:
             continue
         result.append(Target(entry.label(), entry.key, entry.username, password, setting.ca_file, setting.insecure))
+    for entry, password in outgoing:
+        setting = settings[entry.index]
+        if setting.mode != VerifyMode.OFF:
+            result.append(Target(previous_label(entry), entry.key, entry.username, password, setting.ca_file,
+                                 setting.insecure))
     return result
 
 
@@ -121,6 +143,8 @@ def describe(result: Result) -> str:
 
 def warning_for(result: Result) -> Optional[str]:
     """The preview warning for a result that is not `accepted` (None when it is)."""
+    if result.outcome == REJECTED and is_previous(result.label):
+        return f"credentials check: {describe(result)}. {PREVIOUS_REJECTED}"
     if result.outcome == REJECTED:
         return (
             f"credentials check: {describe(result)}. Pods would fail with ImagePullBackOff; fix the password "

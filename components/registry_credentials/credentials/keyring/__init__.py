@@ -19,15 +19,17 @@ lookup (keyring.go itself), diagnose (what `explain` and preview warn about).
 """
 
 from .diagnose import KeyProblem, diagnose_keys
-from .lookup import is_default_registry_match, lookup, lookup_normalized, parse_key, urls_match
+from .lookup import Step, is_default_registry_match, lookup, lookup_normalized, lookup_steps, parse_key, urls_match
 from .reference import normalize_image
 
 __all__ = [
     "KeyProblem",
+    "Step",
     "diagnose_keys",
     "is_default_registry_match",
     "lookup",
     "lookup_normalized",
+    "lookup_steps",
     "normalize_image",
     "parse_key",
     "urls_match",

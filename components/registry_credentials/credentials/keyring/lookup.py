@@ -1,5 +1,6 @@
 """keyring.go: which `auths` keys `BasicDockerKeyring` files a key under, matches, and tries for an image."""
 
+from dataclasses import dataclass
 from typing import Sequence
 
 from .gofilepath import BadPattern, go_filepath_match
@@ -85,21 +86,38 @@ def is_default_registry_match(image: str) -> bool:
     return "." not in first and ":" not in first
 
 
-def _build_index(config_keys: Sequence[str]) -> dict[bytes, list[str]]:
-    # BasicDockerKeyring.Add: creds for equal index keys are appended in insertion order.
-    index: dict[bytes, list[str]] = {}
-    for key in config_keys:
-        index_key, _ = parse_key_bytes(key)
-        if index_key is not None:
-            index.setdefault(index_key, []).append(key)
+@dataclass(frozen=True)
+class Step:
+    """Credentials a lookup tries at one point: those one config (`source`, in Add order) holds under one index key.
+
+    `keys` are in the config's own order, but the kubelet tries them in an order that varies from lookup to lookup:
+    Add ranges over the config's Go map (`for loc, ident := range cfg`), and Go randomises map order.
+    """
+
+    source: int
+    keys: tuple[str, ...]
+
+
+def _build_index(sources: Sequence[Sequence[str]]) -> dict[bytes, list[Step]]:
+    # BasicDockerKeyring.Add, once per source: the creds of equal index keys are appended, config after config.
+    index: dict[bytes, list[Step]] = {}
+    for source, config_keys in enumerate(sources):
+        grouped: dict[bytes, list[str]] = {}
+        for key in config_keys:
+            index_key, _ = parse_key_bytes(key)
+            if index_key is not None:
+                grouped.setdefault(index_key, []).append(key)
+        for index_key, keys in grouped.items():
+            index.setdefault(index_key, []).append(Step(source, tuple(keys)))
     return index
 
 
-def lookup_normalized(config_keys: Sequence[str], repository: str) -> list[str]:
-    """`BasicDockerKeyring.Lookup` on an already-normalised repository: the keys whose creds are tried, in order."""
-    index = _build_index(config_keys)
+def lookup_steps(sources: Sequence[Sequence[str]], repository: str) -> list[Step]:
+    """`Add` each config of `sources` in turn to one BasicDockerKeyring, then `Lookup` an already-normalised
+    repository: the credentials tried, step by step (a pod's pull Secrets are one keyring, in list order)."""
+    index = _build_index(sources)
     target = to_bytes(repository)
-    found: list[str] = []
+    found: list[Step] = []
     # Add keeps the index de-duplicated and sorted in reverse byte order; Lookup concatenates every match.
     for index_key in sorted(index, reverse=True):
         if urls_match_bytes(index_key, target):
@@ -109,6 +127,12 @@ def lookup_normalized(config_keys: Sequence[str], repository: str) -> list[str]:
     if is_default_registry_match(repository) and FALLBACK_KEY in index:
         return list(index[FALLBACK_KEY])
     return []
+
+
+def lookup_normalized(config_keys: Sequence[str], repository: str) -> list[str]:
+    """`BasicDockerKeyring.Lookup` on an already-normalised repository: the keys whose creds are tried, in order
+    (keys under one index key in file order, which is one of the orders the kubelet may try them in)."""
+    return [key for step in lookup_steps([config_keys], repository) for key in step.keys]
 
 
 def lookup(config_keys: Sequence[str], image: str) -> list[str]:
