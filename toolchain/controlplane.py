@@ -150,6 +150,8 @@ class ControlPlane:
 
     run_dir: Path
     bin_dir: Path
+    apiserver_args: Sequence[str] = ()
+    """Extra kube-apiserver flags, e.g. a `--runtime-config` that turns an API off (a cluster without it)."""
     certs: Certificates = field(init=False)
     kubeconfig: Path = field(init=False)
     server: str = field(init=False)
@@ -184,7 +186,7 @@ class ControlPlane:
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={c.sa_pub}", f"--service-account-signing-key-file={c.sa_key}",
             "--service-cluster-ip-range=10.96.0.0/24", "--allow-privileged=true",
-            f"--cert-dir={self.run_dir / 'apiserver-certs'}",
+            f"--cert-dir={self.run_dir / 'apiserver-certs'}", *self.apiserver_args,
         ])
         self._wait("kube-apiserver", deadline, lambda: self.request("GET", "/readyz")[0] == 200)
         self.kubeconfig = self._write_kubeconfig()

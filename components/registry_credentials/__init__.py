@@ -19,6 +19,8 @@ _LAZY = {
     "NamespaceArgs": ".args",
     "ForeignPullSecrets": ".args",
     "VerifyMode": ".args",
+    "SelectedNamespacesArgs": ".args",
+    "SecretCopy": ".args",
     "pull_secret_transform": ".pod.transform",
 }
 

@@ -7,12 +7,13 @@ from typing_extensions import NotRequired
 
 # Constrained strings are `str` Enums, each in the folder that owns its setting: the plugin's schema analyzer turns
 # them into schema enums, and a member equals its text, so callers and stack config keep passing plain "fail".
+from .selected_namespaces.settings import SecretCopy
 from .service_accounts.settings import ForeignPullSecrets
 from .verify.settings import VerifyMode
 
 __all__ = [
-    "ForeignPullSecrets", "NamespaceArgs", "NodeBootstrapArgs", "RegistryArgs", "RegistryCredentialsArgs",
-    "TolerationArgs", "VerifyMode",
+    "ForeignPullSecrets", "LabelSelectorRequirementArgs", "NamespaceArgs", "NodeBootstrapArgs", "RegistryArgs",
+    "RegistryCredentialsArgs", "SecretCopy", "SelectedNamespacesArgs", "TolerationArgs", "VerifyMode",
 ]
 
 
@@ -94,6 +95,32 @@ class NodeBootstrapArgs(TypedDict):
     """Priority class of the agent pods."""
 
 
+class LabelSelectorRequirementArgs(TypedDict):
+    """One requirement of a label selector, as in a Kubernetes LabelSelector."""
+
+    key: str
+    """The label's name."""
+    operator: str
+    """`In`, `NotIn`, `Exists` or `DoesNotExist`."""
+    values: NotRequired[Sequence[str]]
+    """The values, for `In` and `NotIn` (and only for them)."""
+
+
+class SelectedNamespacesArgs(TypedDict):
+    """Namespaces selected by label, also those created after `pulumi up`: an engine you run copies the Secret in."""
+
+    secret_copy: SecretCopy
+    """The engine you run that copies the Secret: `kyverno`, `kyverno-cluster-policy` or `external-secrets`."""
+    match_labels: NotRequired[Mapping[str, str]]
+    """Namespaces with all these labels (and every expression, when there are some)."""
+    match_expressions: NotRequired[Sequence[LabelSelectorRequirementArgs]]
+    """Label selector requirements, ANDed."""
+    source_namespace: NotRequired[str]
+    """Namespace of the Secret the engine copies, which nothing else uses (default `registry-credentials-source`)."""
+    create_source_namespace: NotRequired[bool]
+    """Create that namespace (default true)."""
+
+
 class RegistryCredentialsArgs(TypedDict):
     """Arguments of RegistryCredentials."""
 
@@ -107,3 +134,5 @@ class RegistryCredentialsArgs(TypedDict):
     """Node-level credentials (method 1); off unless `enabled` is true."""
     verify: NotRequired[VerifyMode]
     """Check the credentials against each registry at preview: `warn` (default), `fail` (stop on a rejection) or `off`."""
+    selected_namespaces: NotRequired[SelectedNamespacesArgs]
+    """Namespaces selected by label, now and later (off unless set); the ones in `namespaces` are left out."""

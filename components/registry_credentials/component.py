@@ -18,6 +18,7 @@ from .node.resources import build_node_bootstrap
 from .pod.image_check import image_check_transform
 from .pod.transform import pull_secret_transform
 from .run_errors import reported_at_preview
+from .selected_namespaces.resources import build_selected, check_apis
 from .service_accounts.resources import build_service_accounts, check_live
 from .verify.program import prepare as prepare_verification
 
@@ -63,7 +64,8 @@ class RegistryCredentials(pulumi.ComponentResource):
 
         # Read and check the live ServiceAccounts first, and change nothing until every check has passed.
         live = {namespace.name: check_live(children, namespace) for namespace in plan.namespaces}
-        children.hold_until([check for checks in live.values() for check in checks.values()])
+        apis = [check_apis(children, plan.selected)] if plan.selected else []
+        children.hold_until([check for checks in live.values() for check in checks.values()] + apis)
         secrets: Dict[str, pulumi.Resource] = {}
         accounts: Dict[str, List[str]] = {}
         for namespace in plan.namespaces:
@@ -76,6 +78,9 @@ class RegistryCredentials(pulumi.ComponentResource):
         if node:
             secrets[node.namespace] = build_node_bootstrap(children, node, data, self.dockerconfigjson)
             daemonset = f"{node.namespace}/{node.name}"
+        if plan.selected:
+            # Namespaces selected by label get the Secret from the engine, copied from this source.
+            secrets[plan.selected.source_namespace] = build_selected(children, plan.selected, list(secrets), data)
 
         # Output.all() of no keyword arguments is a list, not a dict, so a node-only setup needs the empty map.
         names = {ns: s.metadata.name for ns, s in secrets.items()}  # type: ignore[attr-defined]

@@ -101,6 +101,7 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
         "namespaces": _namespaces(_object(values, "namespaces")),
         STACK.name("secret_name"): values.raw("secretName"),
         STACK.name("node_bootstrap"): _object(values, "nodeBootstrap"),
+        STACK.name("selected_namespaces"): _object(values, "selectedNamespaces"),
         "verify": values.raw("verify"),
     }
     document = {key: value for key, value in document.items() if value is not None}  # unset: not in the document
