@@ -14,7 +14,8 @@ Flags follow the component docs and source (kubernetes v1.37.2):
   `default` ServiceAccount of each namespace), `namespace` (Namespace deletion finishes), `garbage-collector`,
   `daemonset`, `deployment` and `replicaset` (pods of workloads, so pod templates are exercised end to end), and
   `node-lifecycle` (it lifts the `node.kubernetes.io/not-ready` taint that admission puts on every new node once
-  the node reports Ready) (cmd/kube-controller-manager/names/controller_names.go).
+  the node reports Ready), and `clusterrole-aggregation` (ClusterRoles that gather others by label, as the engines'
+  installs do) (cmd/kube-controller-manager/names/controller_names.go).
 """
 
 import datetime
@@ -45,6 +46,7 @@ CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
     "node-lifecycle-controller",
+    "clusterrole-aggregation-controller",
 )
 
 
