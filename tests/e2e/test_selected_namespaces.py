@@ -34,11 +34,15 @@ def stack_config(namespaces: List[Any], copy: str = "kyverno") -> Dict[str, Any]
 def install_crds(cluster: ControlPlane, *names: str, version: str = "") -> None:
     """The engines' published CRDs (toolchain/crds.py), established before anything uses them."""
     for name in names:
-        path = crd(name, version)
-        result = cluster.kubectl("create", "-f", str(path))
+        result = cluster.kubectl("create", "-f", str(crd(name, version)), "-o", "name")
         assert result.returncode == 0, result.stderr
-        result = cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(path))
-        assert result.returncode == 0, result.stderr
+        path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{result.stdout.strip().split('/')[-1]}"
+
+        def established() -> bool:
+            conditions = ((cluster.get(path) or {}).get("status") or {}).get("conditions") or []
+            return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+        cluster.wait_until(established, what=f"{name} established")
 
 
 def account(cluster: ControlPlane, namespace: str, name: str, pull: Optional[List[str]] = None,
