@@ -8,12 +8,21 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..children import Children
-from ..run_errors import InvalidConfigError
 from .admission import admission_objects
 from .copies import RBAC, copy_objects
 from .probe import INVOKE, invoke_args, missing, read_answer, unchecked
 from .selection import select
 from .settings import SelectedNamespaces
+
+
+class UnservedApiError(pulumi.RunError):
+    """The cluster does not serve an API the selection needs. Not a ValueError, so the SDK does not wrap it on the
+    way out: the engine prints the message alone."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = problems
+        many = f"{len(problems)} APIs are missing from this cluster:\n" + "\n".join(f"  - {p}" for p in problems)
+        super().__init__(problems[0] if len(problems) == 1 else many)
 
 
 def check_apis(children: Children, settings: SelectedNamespaces) -> pulumi.Output:
@@ -31,7 +40,7 @@ def check_apis(children: Children, settings: SelectedNamespaces) -> pulumi.Outpu
             children.warn(unchecked(settings))
         problems = missing(settings, served)
         if problems:
-            raise InvalidConfigError(*problems)
+            raise UnservedApiError(*problems)
         return served.version
 
     return answer.apply(judge)
