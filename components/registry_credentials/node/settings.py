@@ -7,7 +7,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from ..checks.names import check_dns_label, check_dns_subdomain, check_label_key, check_label_value, has_control_chars
 from ..checks.problems import Problems
 from ..checks.spelling import camel
-from ..checks.values import Source, check_known
+from ..checks.values import Source, check_known, settings_object
 from ..errors import ConfigError
 from .script import agent_constants
 
@@ -64,10 +64,9 @@ def check_node_bootstrap(options: Any, problems: Problems, source: Source) -> Op
     if options is None:
         return None
     where = source.name("node_bootstrap")
-    if not isinstance(options, Mapping):
-        problems.add(f"{where}: expected a mapping such as {{enabled: true}}")
+    options = settings_object(where, options, [source.name(s) for s in NODE_SETTINGS], "{enabled: true}", problems)
+    if options is None:
         return None
-    problems.check(where, check_known, options, [source.name(s) for s in NODE_SETTINGS])
     checks = {
         # Only a real boolean turns the privileged DaemonSet on: "false" is a non-empty string, hence truthy.
         "enabled": source.on_off,

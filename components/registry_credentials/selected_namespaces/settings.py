@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from ..checks.names import check_dns_label, check_label_key, check_label_value
 from ..checks.problems import Problems
 from ..checks.spelling import Spelling
-from ..checks.values import Source, check_choice, check_known
+from ..checks.values import Source, check_choice, check_known, settings_object
 from ..errors import ConfigError
 
 
@@ -76,10 +76,10 @@ def check_selected_namespaces(options: Any, problems: Problems, source: Source) 
     if options is None:
         return None
     where = source.name("selected_namespaces")
-    if not isinstance(options, Mapping):
-        problems.add(f"{where}: expected a mapping such as {{matchLabels: {{team: a}}, secretCopy: kyverno}}")
+    options = settings_object(where, options, [source.name(s) for s in SELECTED_SETTINGS],
+                              "{matchLabels: {team: a}, secretCopy: kyverno}", problems)
+    if options is None:
         return None
-    problems.check(where, check_known, options, [source.name(s) for s in SELECTED_SETTINGS])
     field = {name: f"{where}.{source.name(name)}" for name in SELECTED_SETTINGS}
     value = {name: options.get(source.name(name)) for name in SELECTED_SETTINGS}
     copy = None
