@@ -23,12 +23,14 @@ Every engine copies `data` and `type` verbatim, so each copy is byte for byte th
 """
 
 import json
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Tuple
 
 from .selection import Selection
 from .settings import SecretCopy
 
 Manifest = Dict[str, Any]
+Policy = Tuple[Tuple[str, str], Dict[str, Any]]
+"""((apiVersion, kind), spec) of a policy."""
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 RBAC = "rbac.authorization.k8s.io/v1"
 GENERATING_POLICY = ("policies.kyverno.io/v1", "GeneratingPolicy")
@@ -60,7 +62,7 @@ def _object(api_version: str, kind: str, name: str, labels: Mapping[str, str], n
     return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **body}
 
 
-def generating_policy(selection: Selection) -> Any:
+def generating_policy(selection: Selection) -> Policy:
     """((apiVersion, kind), spec) of the Kyverno GeneratingPolicy that clones the source into each namespace."""
     source = selection.settings.source_namespace
     get = f'resource.Get("v1", "secrets", {json.dumps(source)}, {json.dumps(selection.secret_name)})'
@@ -75,7 +77,7 @@ def generating_policy(selection: Selection) -> Any:
     }
 
 
-def cluster_policy(selection: Selection) -> Any:
+def cluster_policy(selection: Selection) -> Policy:
     """((apiVersion, kind), spec) of the same clone as a Kyverno ClusterPolicy generate rule."""
     return CLUSTER_POLICY, {"rules": [{
         "name": "clone-pull-secret",
