@@ -14,7 +14,8 @@ Flags follow the component docs and source (kubernetes v1.37.2):
   `default` ServiceAccount of each namespace), `namespace` (Namespace deletion finishes), `garbage-collector`,
   `daemonset`, `deployment` and `replicaset` (pods of workloads, so pod templates are exercised end to end), and
   `node-lifecycle` (it lifts the `node.kubernetes.io/not-ready` taint that admission puts on every new node once
-  the node reports Ready) (cmd/kube-controller-manager/names/controller_names.go).
+  the node reports Ready), and `clusterrole-aggregation` (ClusterRoles that gather others by label, as the engines'
+  installs do) (cmd/kube-controller-manager/names/controller_names.go).
 """
 
 import datetime
@@ -45,6 +46,7 @@ CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
     "node-lifecycle-controller",
+    "clusterrole-aggregation-controller",
 )
 
 
@@ -150,6 +152,8 @@ class ControlPlane:
 
     run_dir: Path
     bin_dir: Path
+    apiserver_args: Sequence[str] = ()
+    """Extra kube-apiserver flags, e.g. a `--runtime-config` that turns an API off (a cluster without it)."""
     certs: Certificates = field(init=False)
     kubeconfig: Path = field(init=False)
     server: str = field(init=False)
@@ -184,7 +188,7 @@ class ControlPlane:
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={c.sa_pub}", f"--service-account-signing-key-file={c.sa_key}",
             "--service-cluster-ip-range=10.96.0.0/24", "--allow-privileged=true",
-            f"--cert-dir={self.run_dir / 'apiserver-certs'}",
+            f"--cert-dir={self.run_dir / 'apiserver-certs'}", *self.apiserver_args,
         ])
         self._wait("kube-apiserver", deadline, lambda: self.request("GET", "/readyz")[0] == 200)
         self.kubeconfig = self._write_kubeconfig()

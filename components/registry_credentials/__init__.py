@@ -21,6 +21,8 @@ _LAZY = {
     "VerifyMode": ".args",
     "PreviousCredentialArgs": ".args",
     "ExpiredCredentials": ".args",
+    "SelectedNamespacesArgs": ".args",
+    "SecretCopy": ".args",
     "pull_secret_transform": ".pod.transform",
 }
 

@@ -8,12 +8,14 @@ from typing_extensions import NotRequired
 # Constrained strings are `str` Enums, each in the folder that owns its setting: the plugin's schema analyzer turns
 # them into schema enums, and a member equals its text, so callers and stack config keep passing plain "fail".
 from .credentials.rotation import ExpiredCredentials
+from .selected_namespaces.settings import SecretCopy
 from .service_accounts.settings import ForeignPullSecrets
 from .verify.settings import VerifyMode
 
 __all__ = [
-    "ExpiredCredentials", "ForeignPullSecrets", "NamespaceArgs", "NodeBootstrapArgs", "PreviousCredentialArgs",
-    "RegistryArgs", "RegistryCredentialsArgs", "TolerationArgs", "VerifyMode",
+    "ExpiredCredentials", "ForeignPullSecrets", "LabelSelectorRequirementArgs", "NamespaceArgs", "NodeBootstrapArgs",
+    "PreviousCredentialArgs", "RegistryArgs", "RegistryCredentialsArgs", "SecretCopy", "SelectedNamespacesArgs",
+    "TolerationArgs", "VerifyMode",
 ]
 
 
@@ -110,6 +112,32 @@ class NodeBootstrapArgs(TypedDict):
     """Priority class of the agent pods."""
 
 
+class LabelSelectorRequirementArgs(TypedDict):
+    """One requirement of a label selector, as in a Kubernetes LabelSelector."""
+
+    key: str
+    """The label's name."""
+    operator: str
+    """`In`, `NotIn`, `Exists` or `DoesNotExist`."""
+    values: NotRequired[Sequence[str]]
+    """The values, for `In` and `NotIn` (and only for them)."""
+
+
+class SelectedNamespacesArgs(TypedDict):
+    """Namespaces selected by label, also those created after `pulumi up`: an engine you run copies the Secret in."""
+
+    secret_copy: SecretCopy
+    """The engine you run that copies the Secret: `kyverno`, `kyverno-cluster-policy` or `external-secrets`."""
+    match_labels: NotRequired[Mapping[str, str]]
+    """Namespaces with all these labels (and every expression, when there are some)."""
+    match_expressions: NotRequired[Sequence[LabelSelectorRequirementArgs]]
+    """Label selector requirements, ANDed."""
+    source_namespace: NotRequired[str]
+    """Namespace of the Secret the engine copies, which nothing else uses (default `registry-credentials-source`)."""
+    create_source_namespace: NotRequired[bool]
+    """Create that namespace (default true)."""
+
+
 class RegistryCredentialsArgs(TypedDict):
     """Arguments of RegistryCredentials."""
 
@@ -127,3 +155,5 @@ class RegistryCredentialsArgs(TypedDict):
     """Warn at preview when a registry's `expires` is this many days away or fewer (default 14)."""
     expired_credentials: NotRequired[ExpiredCredentials]
     """Once a registry's `expires` has passed: `fail` the preview (default) or `warn` and deploy anyway."""
+    selected_namespaces: NotRequired[SelectedNamespacesArgs]
+    """Namespaces selected by label, now and later (off unless set); the ones in `namespaces` are left out."""

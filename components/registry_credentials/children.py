@@ -54,6 +54,10 @@ class Children:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._depends_on))
         return opts
 
+    def invoke_opts(self) -> pulumi.InvokeOutputOptions:
+        """Options of an invoke: the component's provider (through its parent), after the component's depends_on."""
+        return pulumi.InvokeOutputOptions(parent=self.component, depends_on=self._depends_on)
+
     def warn(self, message: str) -> None:
         """A preview warning attached to the component."""
         pulumi.log.warn(message, resource=self.component)

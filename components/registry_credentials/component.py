@@ -30,6 +30,7 @@ from .node.resources import build_node_bootstrap
 from .pod.image_check import image_check_transform
 from .pod.transform import pull_secret_transform
 from .run_errors import reported_at_preview
+from .selected_namespaces.resources import build_selected, check_apis
 from .service_accounts.resources import build_service_accounts, check_live
 from .verify.program import prepare as prepare_verification
 from .verify.program import watch_outgoing
@@ -93,7 +94,8 @@ class RegistryCredentials(pulumi.ComponentResource):
         # check has passed.
         live = {namespace.name: check_live(children, namespace) for namespace in plan.namespaces}
         windows = _windows(children, registries, outgoing)
-        children.hold_until([*(check for checks in live.values() for check in checks.values()), *windows])
+        apis = [check_apis(children, plan.selected)] if plan.selected else []
+        children.hold_until([*(check for checks in live.values() for check in checks.values()), *windows, *apis])
         previous_data = _previous_data(registries, gated) if registries.rotating else None
         until = earliest([p.until for p in registries.previous if p is not None and p.live])
         secrets: Dict[str, pulumi.Resource] = {}
@@ -122,6 +124,9 @@ class RegistryCredentials(pulumi.ComponentResource):
             node_data = node_text.apply(lambda text: {".dockerconfigjson": encode_secret_data(text)})
             secrets[node.namespace] = build_node_bootstrap(children, node, node_data, node_text, annotations)
             daemonset = f"{node.namespace}/{node.name}"
+        if plan.selected:
+            # Namespaces selected by label get the Secret from the engine, copied from this source.
+            secrets[plan.selected.source_namespace] = build_selected(children, plan.selected, list(secrets), data)
 
         # Output.all() of no keyword arguments is a list, not a dict, so a node-only setup needs the empty map.
         names = {ns: s.metadata.name for ns, s in secrets.items()}  # type: ignore[attr-defined]

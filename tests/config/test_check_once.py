@@ -44,6 +44,10 @@ def every_setting(ca_file: str) -> Dict[str, Any]:
                                                                          "effect": "NoSchedule"}],
             "nodeSelector": {"kubernetes.io/os": "linux"}, "priorityClassName": "infra-critical",
         },
+        "selectedNamespaces": {
+            "matchLabels": {"team": "a"}, "matchExpressions": [{"key": "tier", "operator": "Exists"}],
+            "secretCopy": "external-secrets", "sourceNamespace": "pull-source", "createSourceNamespace": True,
+        },
     }
 
 
@@ -64,6 +68,9 @@ EVERY_FIELD = {
                                      "intervalSeconds", "maxSurge", "tolerations", "nodeSelector",
                                      "priorityClassName")),
     "nodeBootstrap.tolerations[0]", "nodeBootstrap.tolerations[1]",
+    "selectedNamespaces", "selectedNamespaces.matchLabels", "selectedNamespaces.matchLabels['team']",
+    "selectedNamespaces.matchExpressions", "selectedNamespaces.matchExpressions[0]",
+    *(f"selectedNamespaces.{s}" for s in ("secretCopy", "sourceNamespace", "createSourceNamespace")),
 }
 
 

@@ -279,3 +279,23 @@ def test_our_invalid_input_errors_name_no_property_path_whose_value_the_engine_w
     with pytest.raises(grpc.RpcError) as raised:
         plugin.construct(mocks, {"namespaces": [{"name": "apps"}]})
     assert property_errors(raised.value) == ["registries"]
+
+
+def test_selected_namespaces_arrive_with_their_label_keys_and_engine_as_written(plugin):
+    """Label names are data, not property names: the SDK's schema-to-Python mapping must leave them alone."""
+    mocks = RecordingMocks(live_service_account([]))
+    selected = {"matchLabels": {"example.com/pull_secrets": "true"}, "secretCopy": "external-secrets",
+                "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["legacy"]}]}
+    inputs = {"registries": [registry(output_value(PASSWORD, secret=True))], "namespaces": [{"name": "apps"}],
+              "selectedNamespaces": selected}
+    outputs = state(plugin.construct(mocks, inputs))
+    (binding,) = registered(mocks, "kubernetes:admissionregistration.k8s.io/v1:MutatingAdmissionPolicyBinding")
+    assert binding.inputs["spec"]["matchResources"]["namespaceSelector"] == {
+        "matchLabels": {"example.com/pull_secrets": "true"},
+        "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["legacy"]},
+                             {"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                              "values": ["apps", "registry-credentials-source"]}],
+    }
+    assert registered(mocks, "kubernetes:external-secrets.io/v1:ClusterExternalSecret")
+    assert outputs["secretNames"] == {"apps": "creds", "registry-credentials-source": "creds"}
+    assert_no_plaintext(plugin, mocks, outputs)

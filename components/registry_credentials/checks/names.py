@@ -13,6 +13,7 @@ from ..errors import ConfigError
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
 
 def check_dns_label(field: str, value: object) -> str:
@@ -43,6 +44,15 @@ def check_label_value(field: str, value: object) -> str:
             "and '.', starting and ending with a letter or digit"
         )
     return value
+
+
+def check_label_key(field: str, key: object) -> str:
+    """Return key if it can be a label's key (`[prefix/]name`, apimachinery validation IsQualifiedName), else raise."""
+    prefix, _, name = key.rpartition("/") if isinstance(key, str) else ("", "", "")
+    if (not isinstance(key, str) or (prefix and (len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)))
+            or len(name) > 63 or not _LABEL_NAME.fullmatch(name)):
+        raise ConfigError(f"{field}: {key!r} is not a valid label name")
+    return key
 
 
 def label_value(text: str) -> str:

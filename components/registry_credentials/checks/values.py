@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, Iterable, Mapping, Optional, Type, TypeVar
 
 from ..errors import ConfigError
+from .problems import Problems
 from .spelling import Spelling
 
 E = TypeVar("E", bound=Enum)
@@ -82,6 +83,17 @@ ARGS = Source(Spelling.SNAKE, text_booleans=False)
 """The Python API (and the plugin, whose inputs the SDK hands over in snake_case)."""
 STACK = Source(Spelling.CAMEL, text_booleans=True, null_is_unset=False, named_passwords=True)
 """Stack config (`stacks/Pulumi.<stack>.yaml`), as the stack program and the offline CLIs read it."""
+
+
+def settings_object(where: str, options: Any, allowed: Iterable[str], example: str,
+                    problems: Problems) -> Optional[Mapping]:
+    """A setting that holds settings (`node_bootstrap`): `options`, its unknown keys reported, or None when it is not
+    a mapping (reported too, with `example`)."""
+    if not isinstance(options, Mapping):
+        problems.add(f"{where}: expected a mapping such as {example}")
+        return None
+    problems.check(where, check_known, options, allowed)
+    return options
 
 
 def check_choice(field: str, value: Any, choices: Type[E]) -> E:

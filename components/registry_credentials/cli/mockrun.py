@@ -123,7 +123,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Tuple[dict, Optional[list]]:
         """No invokes are expected; answer empty rather than fail a program that adds one."""
-        return {}, None
+        return {}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

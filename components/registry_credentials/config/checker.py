@@ -14,11 +14,13 @@ from ..credentials.registries import check_registries
 from ..credentials.rotation import EXPIRY_SETTINGS, check_expiry_settings, expiry_findings, previous_name
 from ..errors import ConfigError
 from ..node.settings import check_node_bootstrap
+from ..selected_namespaces.settings import check_selected_namespaces
 from ..service_accounts.settings import check_namespaces
 from ..verify import settings as verify_settings
 from .plan import Plan
 
-ARGS_SETTINGS = ("registries", "namespaces", "secret_name", "node_bootstrap", "verify", *EXPIRY_SETTINGS)
+ARGS_SETTINGS = ("registries", "namespaces", "secret_name", "node_bootstrap", "verify", "selected_namespaces",
+                 *EXPIRY_SETTINGS)
 """The component's top-level settings (snake_case); stack config adds `passwords`."""
 
 
@@ -65,6 +67,16 @@ def check(
             f"{source.name('node_bootstrap')}.namespace: {node.namespace!r} is also in namespaces; the node agent "
             "runs a privileged workload, so give it a namespace of its own"
         )
+    selected = check_selected_namespaces(config.get(source.name("selected_namespaces")), problems, source)
+    if selected is not None:
+        field = f"{source.name('selected_namespaces')}.{source.name('source_namespace')}"
+        if selected.source_namespace in {ns.name for ns in namespaces}:
+            problems.add(
+                f"{field}: {selected.source_namespace!r} is also in namespaces; the source Secret gets a namespace of "
+                "its own, where nothing else runs and the copying engine may read only that Secret"
+            )
+        if node is not None and node.enabled and selected.source_namespace == node.namespace:
+            problems.add(f"{field}: {selected.source_namespace!r} is the node agent's namespace; give it its own")
     field = source.name("secret_name")
     secret_name = None
     if field in config:
@@ -85,6 +97,7 @@ def check(
         verify=verify,
         namespaces=namespaces,
         node=node,
+        selected=selected,
         secret_name=secret_name,
         never_verified=frozenset(never_verified),
         expiry=expiry,

@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Tuple
 from ..credentials.registries import Registries
 from ..credentials.rotation import ExpirySettings
 from ..node.settings import NodeBootstrap
+from ..selected_namespaces.settings import SelectedNamespaces
 from ..service_accounts.settings import Namespace
 from ..verify.settings import RegistrySetting, VerifyMode
 
@@ -24,6 +25,8 @@ class Plan:
     """None when `node_bootstrap` is not set; see `node.enabled`."""
     secret_name: Optional[str] = None
     """None: the component's own name."""
+    selected: Optional[SelectedNamespaces] = None
+    """None when `selected_namespaces` is not set."""
     never_verified: FrozenSet[int] = frozenset()
     """Registries whose password is a placeholder (the offline render cannot decrypt it): never checked."""
     expiry: ExpirySettings = ExpirySettings()
@@ -83,6 +86,8 @@ class Plan:
                 "max_surge", "node_selector", "priority_class_name") if getattr(self.node, name) is not None}
             node["tolerations"] = [dict(t) for t in self.node.tolerations]
             args["node_bootstrap"] = node
+        if self.selected is not None:
+            args["selected_namespaces"] = self.selected.args()
         return args
 
 

@@ -116,6 +116,7 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
         "namespaces": _namespaces(_object(values, "namespaces")),
         STACK.name("secret_name"): values.raw("secretName"),
         STACK.name("node_bootstrap"): _object(values, "nodeBootstrap"),
+        STACK.name("selected_namespaces"): _object(values, "selectedNamespaces"),
         "verify": values.raw("verify"),
         STACK.name("expiry_warning_days"): values.raw("expiryWarningDays"),
         STACK.name("expired_credentials"): values.raw("expiredCredentials"),

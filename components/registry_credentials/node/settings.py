@@ -4,10 +4,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from ..checks.names import check_dns_label, check_dns_subdomain, check_label_value, has_control_chars
+from ..checks.names import check_dns_label, check_dns_subdomain, check_label_key, check_label_value, has_control_chars
 from ..checks.problems import Problems
 from ..checks.spelling import camel
-from ..checks.values import Source, check_known
+from ..checks.values import Source, check_known, settings_object
 from ..errors import ConfigError
 from .script import agent_constants
 
@@ -26,8 +26,6 @@ DEFAULT_MAX_SURGE = "10%"
 MIN_INTERVAL = 5
 MAX_SURGE_NODES = 5000
 """A surge count above Kubernetes' largest supported cluster (5,000 nodes) is a typo, not a setting."""
-_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _SURGE = re.compile(r"([1-9][0-9]*|([1-9][0-9]?|100)%)")
 # core/v1 Toleration: operator Exists or Equal (empty means Equal); effect empty (all) or one of the taint effects.
 _OPERATORS = ("Exists", "Equal")
@@ -66,10 +64,9 @@ def check_node_bootstrap(options: Any, problems: Problems, source: Source) -> Op
     if options is None:
         return None
     where = source.name("node_bootstrap")
-    if not isinstance(options, Mapping):
-        problems.add(f"{where}: expected a mapping such as {{enabled: true}}")
+    options = settings_object(where, options, [source.name(s) for s in NODE_SETTINGS], "{enabled: true}", problems)
+    if options is None:
         return None
-    problems.check(where, check_known, options, [source.name(s) for s in NODE_SETTINGS])
     checks = {
         # Only a real boolean turns the privileged DaemonSet on: "false" is a non-empty string, hence truthy.
         "enabled": source.on_off,
@@ -185,10 +182,7 @@ def _check_node_selector(field: str, raw: Any) -> Dict[str, str]:
     if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise ConfigError(f"{field}: must map label names to string values")
     for key, value in raw.items():
-        prefix, _, name = key.rpartition("/")
-        if (prefix and (len(prefix) > 253 or not _LABEL_PREFIX.fullmatch(prefix))) or len(name) > 63 \
-                or not _LABEL_NAME.fullmatch(name):
-            raise ConfigError(f"{field}: {key!r} is not a valid label name")
+        check_label_key(field, key)
         check_label_value(f"{field}[{key!r}]", value)
     return dict(raw)
 
