@@ -15,6 +15,7 @@ from .credentials.dockerconfig import encode_secret_data, render_entries
 from .credentials.keyring import diagnose_keys
 from .credentials.registries import check_password
 from .node.resources import build_node_bootstrap
+from .node.settings import check_agent_source
 from .pod.image_check import image_check_transform
 from .pod.transform import pull_secret_transform
 from .run_errors import reported_at_preview
@@ -128,7 +129,12 @@ def _rendered(plan: Plan, gate: Callable[[List[pulumi.Output], pulumi.Resource],
 
     def render(values: List[str]) -> str:
         # The passwords that were Outputs are checked now that they are known; the others were checked already.
-        known = [value if where is None else check_password(where, value) for where, value in zip(fields, values)]
-        return render_entries(registries.entries, known)
+        # A problem is the engine's one-line error (a RunError), as at preview, never a traceback.
+        with reported_at_preview():
+            known = [value if where is None else check_password(where, value) for where, value in zip(fields, values)]
+            text = render_entries(registries.entries, known)
+            if plan.node_enabled:
+                check_agent_source("registries", len(registries.entries), text)
+        return text
 
     return pulumi.Output.all(*passwords).apply(render)

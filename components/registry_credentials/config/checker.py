@@ -12,7 +12,7 @@ from ..checks.problems import Problems
 from ..checks.values import ARGS, Source, check_known
 from ..credentials.registries import check_registries
 from ..errors import ConfigError
-from ..node.settings import check_node_bootstrap
+from ..node.settings import check_agent_source, check_node_bootstrap
 from ..service_accounts.settings import check_namespaces
 from ..verify import settings as verify_settings
 from .plan import Plan
@@ -56,11 +56,18 @@ def check(
     )
     namespaces = check_namespaces(config.get("namespaces"), problems, source)
     node = check_node_bootstrap(config.get(source.name("node_bootstrap")), problems, source)
-    if node is not None and node.enabled and node.namespace in {ns.name for ns in namespaces}:
-        problems.add(
-            f"{source.name('node_bootstrap')}.namespace: {node.namespace!r} is also in namespaces; the node agent "
-            "runs a privileged workload, so give it a namespace of its own"
-        )
+    if node is not None and node.enabled:
+        if node.namespace in {ns.name for ns in namespaces}:
+            problems.add(
+                f"{source.name('node_bootstrap')}.namespace: {node.namespace!r} is also in namespaces; the node "
+                "agent runs a privileged workload, so give it a namespace of its own"
+            )
+        # Preview refuses what the agent would refuse, from the agent's own limits (checked again at render time
+        # when passwords are Outputs: component._rendered).
+        try:
+            check_agent_source("registries", len(registries.entries), registries.rendered)
+        except ConfigError as err:
+            problems.add(*err.problems)
     field = source.name("secret_name")
     secret_name = None
     if field in config:
