@@ -71,7 +71,7 @@ BAD_STACK_FILES = [
      "namespaces[0].name: 'apps\\n' is not a valid name"),
     ("server-trailing-newline", stack_text(f'{T}:registries: [{{name: h, server: "r.io\\n", username: u}}]',
                                            registries=False),
-     "registries[0].server: 'r.io\\n' contains a control character"),
+     "registries[0].server: contains a control character"),
     ("username-control-char", stack_text(f'{T}:registries: [{{name: h, server: r.io, username: "ro\\u0007bot"}}]',
                                          registries=False),
      "registries[0] (r.io).username: contains a control character"),

@@ -80,7 +80,7 @@ def test_bad_config_is_one_error_line_and_exit_2(tmp_path: Path):
         "config:\n  registry-credentials:registries:\n    - {name: h, server: 'a b', username: u}\n")
     result = render("--stack", "bad", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: registries[0] (a b).server: cannot be parsed")
+    assert result.stderr.strip().splitlines()[-1].startswith("error: registries[0].server: cannot be parsed")
     assert result.stdout == ""
 
 

@@ -3,6 +3,7 @@
 from typing import Any, Callable, List, Optional, TypeVar
 
 from ..errors import ConfigError
+from .values import scrub
 
 T = TypeVar("T")
 
@@ -12,6 +13,7 @@ class Problems:
 
     def __init__(self) -> None:
         self.found: List[str] = []
+        self._secrets: List[str] = []
 
     def check(self, field: str, check: Callable[..., T], *args: Any) -> Optional[T]:
         """Check one setting, named `field` as the user spells it: its value, or None when it is invalid.
@@ -28,7 +30,12 @@ class Problems:
         """Record problems found by a check that spans several settings."""
         self.found.extend(problems)
 
+    def conceal(self, secret: Any) -> None:
+        """A credential of this configuration: no problem reported will show it, wherever the user put it."""
+        if isinstance(secret, str):
+            self._secrets.append(secret)
+
     def raise_all(self) -> None:
-        """Raise one ConfigError listing every problem found, if there is any."""
+        """Raise one ConfigError listing every problem found, if there is any (never showing a concealed value)."""
         if self.found:
-            raise ConfigError(*self.found)
+            raise ConfigError(*(scrub(problem, self._secrets) for problem in self.found))

@@ -6,7 +6,7 @@ Pure: no Pulumi.
 import difflib
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable, Mapping, Optional, Type, TypeVar
+from typing import Any, Iterable, Mapping, Optional, Sequence, Type, TypeVar
 
 from ..errors import ConfigError
 from .spelling import Spelling
@@ -17,6 +17,16 @@ E = TypeVar("E", bound=Enum)
 def shown(value: Any) -> str:
     """Text as the user wrote it, unless it holds characters that would break a message or output line (then repr)."""
     return value if isinstance(value, str) and value.isprintable() else repr(value)
+
+
+_MIN_SCRUB = 4  # shorter "secrets" would mangle ordinary words ("p" in "lookup"); messages never quote them anyway
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Replace every secret of 4 or more characters (longest first) in `text` with `***`."""
+    for secret in sorted((s for s in secrets if len(s or "") >= _MIN_SCRUB), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

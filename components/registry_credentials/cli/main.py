@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..checks.values import shown
+from ..credentials.servers import userinfo
 from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
 from ..errors import ConfigError
 from ..verify.cli import add_parser as add_verify_parser
@@ -141,26 +142,47 @@ def _explain(args: argparse.Namespace) -> int:
     problems = diagnose_keys(sorted(set(pod + node)))
     code = (EXIT_INVALID_IMAGE if any(not e["valid"] for e in images)
             else EXIT_ANONYMOUS if any(not e["covered"] for e in images) else EXIT_OK)
+    # A key may hold `user:password@` (the kubelet ignores it when matching): never print that part.
+    # Messages quote keys as Python or Go would, so each quoted spelling is hidden too.
+    infos = {f"{info}@" for info in map(userinfo, pod + node) if info}
+    hidden = sorted({form for info in infos for form in (info, repr(info)[1:-1], json.dumps(info)[1:-1],
+                                                         json.dumps(info, ensure_ascii=False)[1:-1])},
+                    key=len, reverse=True)
     if args.json:
         report = {"images": images, "keyProblems": [vars(p) for p in problems], "exitCode": code}
-        print(json.dumps(report, indent=2, sort_keys=True))
+        print(json.dumps(_hide(report, hidden), indent=2, sort_keys=True))
         return code
+    lines = []
     for entry in images:
         image = shown(entry["image"])  # untrusted: a newline in an image or key must not forge output lines
         if not entry["valid"]:
-            print(f"{image}: not a valid image reference: {_one_line(entry['error'])}")
+            lines.append(f"{image}: not a valid image reference: {_one_line(entry['error'])}")
             continue
-        print(f"{image} -> {entry['repository']}")
+        lines.append(f"{image} -> {entry['repository']}")
         for source, label in (("pod", "pod Secret"), ("node", "node file")):
             for found in entry[source]:
                 note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
                 detail = f" [{found['about']}]" if "about" in found else ""
-                print(f"  {label}: {shown(found['key'])}{note}{detail}")
+                lines.append(f"  {label}: {shown(found['key'])}{note}{detail}")
         if not entry["covered"]:
-            print("  anonymous: no configured key matches this image")
+            lines.append("  anonymous: no configured key matches this image")
     for problem in problems:
-        print(f"key {problem.key!r} ({problem.kind}): {_one_line(problem.message)}")
+        lines.append(f"key {problem.key!r} ({problem.kind}): {_one_line(problem.message)}")
+    for line in lines:
+        print(_hide(line, hidden))
     return code
+
+
+def _hide(value: Any, hidden: List[str]) -> Any:
+    """`value` (text, or a report made of lists and dicts) with every `user:password@` in `hidden` as `***@`."""
+    if isinstance(value, dict):
+        return {key: _hide(item, hidden) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hide(item, hidden) for item in value]
+    if isinstance(value, str):
+        for info in hidden:
+            value = value.replace(info, "***@")
+    return value
 
 
 def _version() -> str:

@@ -124,6 +124,8 @@ def _load_passwords(values: ConfigValues, problems: Problems) -> Dict[str, Any]:
     if not isinstance(passwords, dict):
         problems.add(f"{key}: must be an object of registry name -> password, set with {password_command('NAME')}")
         return {}
+    for password in passwords.values():
+        problems.conceal(password)
     if passwords and not values.is_secret("passwords"):
         problems.add(
             f"{key}: is stored in plain text. Remove it (pulumi config rm passwords) and set each password "

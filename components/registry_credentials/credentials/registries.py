@@ -143,6 +143,7 @@ def _check_one(
     problems.check(label, check_known, settings, allowed)
     tokens = [name for name in TOKEN_FIELDS if item.get(name)]
     username, password = item.get("username"), item.get("password")
+    problems.conceal(password)
     if tokens and not username and not password:
         problems.add(
             f"{label}.{tokens[0]}: the kubelet silently ignores {' and '.join(tokens)} and would pull anonymously. "
@@ -169,8 +170,10 @@ def _check_server(field_name: str, server: Any, label: str) -> Server:
     """The `auths` key a server becomes; `label` names the registry by that server once it can be shown."""
     if not isinstance(server, str) or not server.strip():
         raise ConfigError(f"{field_name}: must be a non-empty registry host, e.g. harbor.example.com")
+    # An invalid server is never shown (`label` then names the registry by position only): it may hold a
+    # credential, as in user:password@host.
     if has_control_chars(server):
-        raise ConfigError(f"{field_name}: {server!r} contains a control character (newline, tab...); remove it")
+        raise ConfigError(f"{field_name}: contains a control character (newline, tab...); remove it")
     try:
         return normalize_server(server)
     except ServerSyntaxError as err:

@@ -37,6 +37,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from ..checks.values import scrub
 from ..credentials.servers import DOCKER_HUB_KEY
 from .challenge import Challenge, parse_challenges
 
@@ -293,16 +294,6 @@ def describe_error(error: BaseException) -> str:
             return "the server closed the connection"
         return "could not connect"
     return f"request failed ({type(error).__name__})"
-
-
-_MIN_SCRUB = 4  # shorter "secrets" would mangle ordinary words ("p" in "lookup"); details never quote them anyway
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """Replace every secret of 4 or more characters (longest first) in `text` with `***`."""
-    for secret in sorted((s for s in secrets if len(s or "") >= _MIN_SCRUB), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def check(target: Target, timeout: float = DEFAULT_TIMEOUT) -> Result:
