@@ -19,6 +19,21 @@ def shown(value: Any) -> str:
     return value if isinstance(value, str) and value.isprintable() else repr(value)
 
 
+def kind_of(value: Any) -> str:
+    """What a value is, in the words of the JSON and YAML it came from (never the value itself)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes"
+    return f"a {type(value).__name__}"
+
+
 _MIN_SCRUB = 4  # shorter "secrets" would mangle ordinary words ("p" in "lookup"); messages never quote them anyway
 
 
@@ -46,7 +61,7 @@ def check_known(where: str, item: Mapping[Any, Any], allowed: Iterable[str], sep
     unknown = [key for key in item if key not in allowed]
     if unknown:
         raise ConfigError(*(
-            f"{where}{separator}{shown(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
+            f"{where}{separator if where else ''}{shown(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
             f"allowed: {', '.join(allowed)}"
             for key in unknown
         ))
@@ -79,17 +94,18 @@ class Source:
         # ConfigTypeError otherwise (sdk/python/lib/pulumi/config.py _get_bool); Go's config.GetBool uses
         # cast.ToBool -> strconv.ParseBool ("1", "t", "TRUE", ...). Any case of true/false covers both spellings
         # people write; "1"/"t"/"yes" are refused because YAML readers and the two SDKs disagree on them.
-        if self.text_booleans:
-            if isinstance(value, str) and value.lower() in ("true", "false"):
-                return value.lower() == "true"
-            raise ConfigError(f"{field}: must be true or false, not {value!r}")
-        raise ConfigError(f"{field}: must be True or False, not {value!r}")
+        if self.text_booleans and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        spelled = "True or False" if self.spelling is Spelling.SNAKE else "true or false"
+        raise ConfigError(f"{field}: must be {spelled}, not {value!r}")
 
 
 ARGS = Source(Spelling.SNAKE, text_booleans=False)
-"""The Python API (and the plugin, whose inputs the SDK hands over in snake_case)."""
+"""The Python API."""
 STACK = Source(Spelling.CAMEL, text_booleans=True, null_is_unset=False, named_passwords=True)
 """Stack config (`stacks/Pulumi.<stack>.yaml`), as the stack program and the offline CLIs read it."""
+PLUGIN = Source(Spelling.CAMEL, text_booleans=False)
+"""The plugin's inputs, as other languages send them: named as in its schema, values as JSON has them."""
 
 
 def check_choice(field: str, value: Any, choices: Type[E]) -> E:

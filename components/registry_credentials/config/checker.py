@@ -21,16 +21,30 @@ ARGS_SETTINGS = ("registries", "namespaces", "secret_name", "node_bootstrap", "v
 """The component's top-level settings (snake_case); stack config adds `passwords`."""
 
 
-def check_args(args: Any, component: Optional[str] = None) -> Plan:
-    """The Python API's (and the plugin's) args: the plan, or one ConfigError listing every problem.
+_REQUIRED = {
+    "registries": "a list such as [{server: harbor.example.com, username: robot-puller, password: ...}]",
+    "namespaces": "a list such as [{name: apps}], or [] for none",
+}
+"""What each setting a caller may be required to give looks like."""
 
-    `component` is the component's name: the Secret's name when `secret_name` is not set.
+
+def check_args(
+    args: Any, component: Optional[str] = None, source: Source = ARGS, required: Collection[str] = ()
+) -> Plan:
+    """The Python API's args, or the plugin's inputs (`source` PLUGIN): the plan, or one ConfigError listing every
+    problem.
+
+    `component` is the component's name: the Secret's name when `secret_name` is not set. `required`: settings that
+    must be given (the plugin's schema requires `registries` and `namespaces`).
     """
+    where = "args" if source is ARGS else ""
     if not isinstance(args, Mapping):
-        raise ConfigError("args: must be a mapping such as {registries: [...], namespaces: [...]}")
+        raise ConfigError(f"{where or 'inputs'}: must be a mapping such as {{registries: [...], namespaces: [...]}}")
     problems = Problems()
-    problems.check("args", check_known, args, ARGS_SETTINGS)
-    return check(args, ARGS, problems, component=component)
+    problems.check(where, check_known, args, [source.name(s) for s in ARGS_SETTINGS])
+    missing = [setting for setting in required if args.get(source.name(setting)) is None]
+    problems.add(*(f"{source.name(setting)}: is required; give {_REQUIRED[setting]}" for setting in missing))
+    return check(args, source, problems, component=component, reported=missing)
 
 
 def check(

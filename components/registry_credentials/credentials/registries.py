@@ -5,7 +5,7 @@ from typing import Any, Collection, List, Mapping, Optional, Sequence, Tuple
 
 from ..checks.names import has_control_chars
 from ..checks.problems import Problems
-from ..checks.values import ARGS, Source, check_known
+from ..checks.values import ARGS, Source, check_known, kind_of
 from ..errors import ConfigError
 from .dockerconfig import Entry, registry_label, render_entries
 from .servers import Server, ServerSyntaxError, normalize_server
@@ -47,10 +47,11 @@ def check_password(field_name: str, password: Any, registry_name: Optional[str] 
         if not password.strip():
             raise ConfigError(f"{field_name}: is only whitespace; set the real password with {command}")
     else:
-        if password is not None and not isinstance(password, str):
-            kind = type(password).__name__
-            raise ConfigError(f"{field_name}: must be a string or a pulumi.Output of one, not {kind}")
-        if not password or not password.strip():
+        if password is None:
+            raise ConfigError(f"{field_name}: is not set; give the registry's password, as a secret")
+        if not isinstance(password, str):
+            raise ConfigError(f"{field_name}: must be a string or an Output of one, not {kind_of(password)}")
+        if not password.strip():
             raise ConfigError(f"{field_name}: must not be empty or only whitespace; set it as a secret")
     try:
         password.encode("utf-8")
@@ -181,7 +182,10 @@ def _check_server(field_name: str, server: Any, label: str) -> Server:
 
 
 def _check_username(field_name: str, username: Any) -> str:
-    if not isinstance(username, str) or not username.strip():
+    if username is not None and not isinstance(username, str):
+        raise ConfigError(f"{field_name}: must be text, the registry user (e.g. a robot account), not "
+                          f"{kind_of(username)}")
+    if not username or not username.strip():
         raise ConfigError(f"{field_name}: must not be empty; set the registry user (e.g. a robot account)")
     if has_control_chars(username):
         raise ConfigError(f"{field_name}: contains a control character (newline, tab...); remove it")
