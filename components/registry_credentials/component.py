@@ -18,7 +18,7 @@ from .node.resources import build_node_bootstrap
 from .node.settings import check_agent_source
 from .pod.image_check import image_check_transform
 from .pod.transform import pull_secret_transform
-from .run_errors import reported_at_preview
+from .run_errors import reported_at_preview, reported_when_resolved
 from .service_accounts.resources import build_service_accounts, check_live
 from .verify.program import prepare as prepare_verification
 
@@ -129,8 +129,8 @@ def _rendered(plan: Plan, gate: Callable[[List[pulumi.Output], pulumi.Resource],
 
     def render(values: List[str]) -> str:
         # The passwords that were Outputs are checked now that they are known; the others were checked already.
-        # A problem is the engine's one-line error (a RunError), as at preview, never a traceback.
-        with reported_at_preview():
+        # A problem is the engine's one-line error, as at preview, never a traceback.
+        with reported_when_resolved():
             known = [value if where is None else check_password(where, value) for where, value in zip(fields, values)]
             text = render_entries(registries.entries, known)
             if plan.node_enabled:

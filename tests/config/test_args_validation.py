@@ -2,6 +2,7 @@
 
 import re
 
+import pulumi
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
@@ -83,6 +84,23 @@ def test_bad_python_args_fail_at_once_and_register_nothing(name, bad, message):
     assert mocks.records == []
     # The API spells settings in snake_case (the user's own key, before the first ": ", is quoted as written).
     assert not re.search(r"\b(defaultServiceAccount|nodeBootstrap|createNamespace|maxSurge)\b", text.split(": ", 1)[1])
+
+
+@pytest.mark.parametrize("password, node, message", [
+    ("  \t", False, "registries[0] (r.example.com).password: must not be empty or only whitespace"),
+    (5, False, "registries[0] (r.example.com).password: must be a string or an Output of one, not a number"),
+    ({"a": 1}, False, "registries[0] (r.example.com).password: must be a string or an Output of one, not an object"),
+    (":" * 100_000, True, "registries: with node bootstrap on, the node agent reads"),
+])
+def test_an_output_password_is_checked_when_it_resolves_and_fails_with_one_line(password, node, message):
+    # Raised inside an apply: a RunError that is not a ValueError, which the SDK would wrap in "While processing
+    # input ... ValueError has risen" with the inputs around it.
+    bad = args(registry={"password": pulumi.Output.secret(password)},
+               **({"node_bootstrap": {"enabled": True}} if node else {}))
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program(lambda: RegistryCredentials("rc", bad))
+    assert not isinstance(raised.value, ValueError)
+    assert str(raised.value).startswith(message), raised.value
 
 
 def test_warnings_for_uppercase_server_and_untagged_agent_image():
