@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..checks.files import read_file
 from ..checks.values import shown
+from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack
 from ..credentials.servers import userinfo
-from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
 from ..errors import ConfigError
 from ..verify.cli import add_parser as add_verify_parser
 

@@ -47,6 +47,8 @@ UNREACHABLE = "unreachable"
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds one registry may take in all (ping, token, authenticated ping); registries are checked in parallel."""
+MAX_TIMEOUT = 600.0
+"""The longest `verify --timeout`: ten minutes per registry is a hang, not a slow registry."""
 
 DOCKER_HUB_API = "registry-1.docker.io"
 """Where Docker Hub's key is checked: the key names the v1 index, the v2 API lives here (containers/image
