@@ -38,7 +38,7 @@ exit codes:
 EXAMPLES = """\
 examples:
   python -m registry_credentials render --stack dev
-  python -m registry_credentials render --stack prod --out build/manifests && kubectl apply -f build/manifests
+  python -m registry_credentials render --stack prod --out build/manifests   # to review; `pulumi up` applies
   python -m registry_credentials explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0
   python -m registry_credentials explain --json --key harbor.example.com --node-file /var/lib/kubelet/config.json nginx
 """
@@ -199,7 +199,10 @@ def _add_render(commands: Any) -> None:
     render_cmd = commands.add_parser(
         "render",
         help="print or write the manifests `pulumi up` would apply, offline (secrets shown as [secret])",
-        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares.",
+        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares, for "
+        "review: `pulumi up` applies them. A manifest holding [secret] or [unknown until up], or patching an "
+        "existing object, is marked (apiVersion *.render-only.registry-credentials.pulumi.com) so that no API "
+        "server takes it.",
         epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render_cmd.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
