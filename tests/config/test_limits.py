@@ -5,16 +5,23 @@ Homes: the Kubernetes name limits in checks/names.py (the API server's, kubernet
 pkg/util/validation/validation.go), the
 node settings' own in node/settings.py, and the node agent's in node/agent.py, which the preview reads
 (node/script.py agent_constants) so it refuses what the agent would refuse. The agent's side of its limits is
-tested in tests/node/test_node_agent_limits.py.
+tested in tests/node/test_node_agent_limits.py; the Secret's size in tests/credentials/test_dockerconfig.py; the
+credentials check's in tests/verify. What the commands read (files, standard input, stack files) is at the end.
 """
 
+import io
 import json
+import subprocess
+import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
 from registry_credentials.checks import names
+from registry_credentials.checks.files import MAX_FILE_BYTES, read_file, read_stdin
+from registry_credentials.cli.main import MAX_NODE_FILE_BYTES
 from registry_credentials.config.checker import check_args
+from registry_credentials.config.stack_files import MAX_DEPTH, MAX_NODES, load_stack
 from registry_credentials.credentials.dockerconfig import MAX_SECRET_BYTES
 from registry_credentials.credentials.registries import render_dockerconfigjson
 from registry_credentials.errors import ConfigError
@@ -170,3 +177,81 @@ def test_every_agent_limit_is_read_from_the_agent():
 def test_a_component_name_becomes_a_label_value_of_at_most_the_limit(length):
     label = names.label_value("a" * length)
     assert names.is_label_value(label) and (label == "a" * length) is (length <= names.MAX_LABEL_VALUE)
+
+
+# ------------------------------------------------------------------------------------ what the commands read
+
+def test_a_file_is_read_up_to_its_limit_and_refused_one_byte_past_it(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    assert read_file(path, "f", 100) == b"x" * 100
+    with pytest.raises(ConfigError, match="f .*: is 100 bytes, more than the 99 allowed"):
+        read_file(path, "f", 99)
+
+
+def test_standard_input_is_read_up_to_its_limit_and_refused_one_byte_past_it(monkeypatch):
+    for limit, refused in ((100, False), (99, True)):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"x" * 100)))
+        if refused:
+            with pytest.raises(ConfigError, match="more than the 99 bytes allowed"):
+                read_stdin("in", limit)
+        else:
+            assert read_stdin("in", limit) == b"x" * 100
+
+
+def padded_json(document: Any, size: int) -> bytes:
+    text = json.dumps(document).encode()
+    return text + b" " * (size - len(text))
+
+
+@pytest.mark.parametrize("past", [0, 1])
+def test_verify_reads_config_json_up_to_the_file_limit(past):
+    config = {"p:registries": {"value": json.dumps([{"name": "h", "server": "127.0.0.1:1", "username": "u",
+                                                      "verify": "off"}])}, "p:passwords": {"value": '{"h": "pw"}'}}
+    result = subprocess.run([sys.executable, "-m", "registry_credentials", "verify", "--stack", "s", "--config-json",
+                             "-"], input=padded_json(config, MAX_FILE_BYTES + past), capture_output=True, timeout=60)
+    assert result.returncode == (2 if past else 0), result.stderr
+    assert (b"more than the 4194304 bytes allowed" in result.stderr) is bool(past)
+
+
+@pytest.mark.parametrize("past", [0, 1])
+def test_explain_reads_a_node_file_up_to_its_limit(tmp_path, past):
+    node_file = tmp_path / "config.json"
+    node_file.write_bytes(padded_json({"auths": {"harbor.example.com": {"auth": "dTpw"}}}, MAX_NODE_FILE_BYTES + past))
+    result = subprocess.run([sys.executable, "-m", "registry_credentials", "explain", "--node-file", str(node_file),
+                             "harbor.example.com/app"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == (2 if past else 0), result.stderr
+    assert ("more than the" in result.stderr) is bool(past)
+
+
+def stack_with(tmp_path, value: str):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.s.yaml").write_text(f"config:\n  p:x: {value}\n")
+    return lambda: load_stack(tmp_path, "s")
+
+
+@pytest.mark.parametrize("past", [0, 1])
+def test_a_stack_file_is_read_up_to_its_nesting_limit(tmp_path, past):
+    # The document is level 0, `config` 1, the value 2: lists nested k deep end at level k + 1.
+    lists = MAX_DEPTH - 1 + past
+    load = stack_with(tmp_path, "[" * lists + "]" * lists)
+    if past:
+        with pytest.raises(ConfigError, match=f"nested more than {MAX_DEPTH} levels deep"):
+            load()
+    else:
+        load()
+
+
+@pytest.mark.parametrize("past", [0, 1])
+def test_a_stack_file_is_read_up_to_its_value_limit(tmp_path, past):
+    # The document, `config` and the list are three values; aliases make the rest cheap to write.
+    width = 1000
+    copies, rest = divmod(MAX_NODES - 3 + past, width + 1)
+    anchor = f"&a [{', '.join(['0'] * width)}]"
+    items = [anchor] + ["*a"] * (copies - 1) + ["0"] * rest
+    load = stack_with(tmp_path, f"[{', '.join(items)}]")
+    if past:
+        with pytest.raises(ConfigError, match=f"more than {MAX_NODES} values"):
+            load()
+    else:
+        load()

@@ -1,6 +1,7 @@
 """The credentials check against real registries: HTTPS with a generated CA, Basic and token auth."""
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -282,3 +283,38 @@ def test_only_bounded_challenges_are_parsed_and_the_detail_says_so(lines, note):
     # A Basic challenge read leads to an authenticated ping, which this server answers 401 again: rejected.
     assert result.outcome == (REJECTED if basic else UNREACHABLE), result.detail
     assert ("WWW-Authenticate lines" in result.detail) is note
+
+
+@pytest.mark.parametrize("past", [0, 1])
+def test_a_token_answer_is_read_up_to_its_limit(past):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Registry(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self.path.startswith("/token"):
+                body = json.dumps({"token": "t0ken-value"}).encode()
+                body += b" " * (verify.MAX_TOKEN_BYTES + past - len(body))
+                self.send_response(200)
+            elif self.headers.get("Authorization") == "Bearer t0ken-value":
+                body = b"{}"
+                self.send_response(200)
+            else:
+                body = b"{}"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", f'Bearer realm="http://{host}/token"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    host = f"127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = check(Target("registries[0]", host, "u", PASSWORD, insecure=True), TIMEOUT)
+    finally:
+        server.shutdown()
+    assert result.outcome == (UNREACHABLE if past else ACCEPTED), result.detail
+    assert (f"answered more than {verify.MAX_TOKEN_BYTES} bytes" in result.detail) is bool(past)

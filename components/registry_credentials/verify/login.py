@@ -57,7 +57,8 @@ DOCKER_HUB_API = "registry-1.docker.io"
 docker_client.go: dockerRegistry/dockerHostname)."""
 
 _USER_AGENT = "registry-credentials-verify"
-_MAX_TOKEN_BYTES = 1 << 20  # containers/image iolimits.MaxAuthTokenBodySize is 1 MiB too
+MAX_TOKEN_BYTES = 1 << 20
+"""Largest token answer read (containers/image iolimits.MaxAuthTokenBodySize is 1 MiB too)."""
 
 
 @dataclass(frozen=True)
@@ -338,9 +339,9 @@ class _Handshake:
         return self._final(url, f"Bearer {token}", where, f"Bearer (token from {realm_where})")
 
     def _token(self, answer: requests.Response, realm_where: str) -> str:
-        body = answer.raw.read(_MAX_TOKEN_BYTES + 1, decode_content=True)
-        if len(body) > _MAX_TOKEN_BYTES:
-            raise _Refused(f"the token server {realm_where} answered more than {_MAX_TOKEN_BYTES} bytes")
+        body = answer.raw.read(MAX_TOKEN_BYTES + 1, decode_content=True)
+        if len(body) > MAX_TOKEN_BYTES:
+            raise _Refused(f"the token server {realm_where} answered more than {MAX_TOKEN_BYTES} bytes")
         try:
             document = json.loads(body)
         except ValueError:
