@@ -61,7 +61,8 @@ BAD_ARGS = [
         {"operator": "Exists", "toleration_seconds": 30}]}), "toleration_seconds: only applies with effect NoExecute"),
     ("kubelet-root-newline", args(node_bootstrap={"enabled": True, "kubelet_root_dir": "/var/lib/kubelet\n"}),
      "node_bootstrap.kubelet_root_dir: must be the kubelet's absolute --root-dir"),
-    ("toleration-key", args(node_bootstrap={"enabled": True, "tolerations": [{"key": "bad key", "operator": "Exists"}]}),
+    ("toleration-key", args(node_bootstrap={"enabled": True, "tolerations": [{"key": "bad key",
+                                                                                "operator": "Exists"}]}),
      "node_bootstrap.tolerations[0].key: 'bad key' is not a valid key"),
     ("toleration-value", args(node_bootstrap={"enabled": True, "tolerations": [{"key": "gpu", "value": "a b"}]}),
      "node_bootstrap.tolerations[0].value: 'a b' cannot be used as a label value"),
@@ -101,6 +102,22 @@ def test_an_output_password_is_checked_when_it_resolves_and_fails_with_one_line(
         run_program(lambda: RegistryCredentials("rc", bad))
     assert not isinstance(raised.value, ValueError)
     assert str(raised.value).startswith(message), raised.value
+
+
+@pytest.mark.parametrize("where, field, what", [
+    ("registry", "server", "a registry host (text)"),
+    ("registry", "username", "text, the registry user (e.g. a robot account)"),
+    ("registry", "email", "a single-line string or omitted"),
+    ("namespace", "name", "a name (text)"),
+])
+def test_only_the_password_may_be_an_output(where, field, what):
+    # The password is made secret; the rest decides which resources and keys exist, and is shown in messages.
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as raised:
+        run_program(lambda: RegistryCredentials("rc", args(**{where: {field: pulumi.Output.secret("x")}})),
+                    mocks=mocks)
+    assert f"{field}: must be {what}, not an Output (a plain value is needed here" in str(raised.value)
+    assert mocks.records == []
 
 
 def test_warnings_for_uppercase_server_and_untagged_agent_image():

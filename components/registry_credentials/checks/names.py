@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from ..errors import ConfigError
+from .values import kind_of
 
 MAX_DNS_LABEL = 63
 """DNS1123LabelMaxLength: namespaces, and names that become label values."""
@@ -32,8 +33,14 @@ _DIGEST = 8
 """Hex digits of the digest `label_value` appends to a name it has to shorten."""
 
 
+def _check_text(field: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise ConfigError(f"{field}: must be a name (text), not {kind_of(value)}")
+
+
 def check_dns_label(field: str, value: object) -> str:
     """Return value if it is a valid namespace-style name (RFC 1123 label), else raise ConfigError."""
+    _check_text(field, value)
     if not isinstance(value, str) or len(value) > MAX_DNS_LABEL or not _LABEL.fullmatch(value):
         raise ConfigError(
             f"{field}: {value!r} is not a valid name; use at most {MAX_DNS_LABEL} lowercase letters, digits and '-', "
@@ -44,6 +51,7 @@ def check_dns_label(field: str, value: object) -> str:
 
 def check_dns_subdomain(field: str, value: object) -> str:
     """Return value if it is a valid object name (RFC 1123 subdomain), else raise ConfigError."""
+    _check_text(field, value)
     if not isinstance(value, str) or len(value) > MAX_DNS_SUBDOMAIN or not _SUBDOMAIN.fullmatch(value):
         raise ConfigError(
             f"{field}: {value!r} is not a valid Kubernetes object name; use at most {MAX_DNS_SUBDOMAIN} lowercase "

@@ -31,6 +31,8 @@ def kind_of(value: Any) -> str:
         return "a list"
     if isinstance(value, (bytes, bytearray)):
         return "bytes"
+    if type(value).__name__ == "Output":  # pulumi's (this module is free of Pulumi)
+        return "an Output (a plain value is needed here: it decides which resources exist)"
     return f"a {type(value).__name__}"
 
 

@@ -169,7 +169,9 @@ def _check_one(
 
 def _check_server(field_name: str, server: Any, label: str) -> Server:
     """The `auths` key a server becomes; `label` names the registry by that server once it can be shown."""
-    if not isinstance(server, str) or not server.strip():
+    if server is not None and not isinstance(server, str):
+        raise ConfigError(f"{field_name}: must be a registry host (text), not {kind_of(server)}")
+    if not server or not server.strip():
         raise ConfigError(f"{field_name}: must be a non-empty registry host, e.g. harbor.example.com")
     # An invalid server is never shown (`label` then names the registry by position only): it may hold a
     # credential, as in user:password@host.
@@ -198,7 +200,9 @@ def _check_username(field_name: str, username: Any) -> str:
 
 
 def _check_email(field_name: str, email: Any) -> str:
-    if not isinstance(email, str) or has_control_chars(email):
+    if not isinstance(email, str):
+        raise ConfigError(f"{field_name}: must be a single-line string or omitted, not {kind_of(email)}")
+    if has_control_chars(email):
         raise ConfigError(f"{field_name}: must be a single-line string or omitted")
     return email
 
