@@ -64,7 +64,7 @@ BAD_STACK_FILES = [
     ("plaintext-next-to-secure", stack_text(f"{T}:passwords: {{harbor: {{secure: AAAAcipher}}, quay: plain-pw}}"),
      "passwords.quay: is stored in plain text next to secret ones"),
     ("passwords-key-newline", stack_text(f'{T}:passwords: {{"harbor\\n": {{secure: AAAAcipher}}}}'),
-     "passwords.'harbor\\n': no registry is named"),
+     "passwords.'harbor\\n': no registry has this name"),
     ("plaintext-passwords", stack_text(f"{T}:passwords: {{harbor: plain-pw}}"), "passwords: is stored in plain text"),
     # Names and values: full-string matches, no control characters, sane node settings.
     ("namespace-trailing-newline", stack_text(f'{T}:namespaces: ["apps\\n"]', namespaces=False),

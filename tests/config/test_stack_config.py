@@ -39,7 +39,7 @@ BAD_CONFIG = [
     ({**GOOD, "passwords": {}}, "pulumi config set --secret --path --type string 'passwords.harbor'"),
     ({**GOOD, "passwords": {"harbor": 7}}, "passwords.harbor: was stored as a number, not text"),
     ({**GOOD, "passwords": {"harbor": True}}, "passwords.harbor: was stored as a boolean, not text"),
-    ({**GOOD, "passwords": {"harbor": PASSWORD, "quay": "x"}}, "passwords.quay: no registry is named"),
+    ({**GOOD, "passwords": {"harbor": PASSWORD, "quay": "x"}}, "passwords.quay: no registry has this name"),
     ({**GOOD, "registries": [{**GOOD["registries"][0], "password": PASSWORD}]}, "never put a password in registries"),
     ({**GOOD, "registries": [{"server": "r.io", "username": "u"}]}, "registries[0].name"),
     ({**GOOD, "registries": GOOD["registries"] * 2}, "is used twice"),

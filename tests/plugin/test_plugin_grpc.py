@@ -12,6 +12,7 @@ import grpc
 import pytest
 from pulumi.runtime import rpc
 
+from registry_credentials.plugin.provider import MAX_MESSAGE_CHARS
 from support.plugin_host import (
     PLUGIN_DIR,
     UNKNOWN,
@@ -345,3 +346,21 @@ def test_numbers_arrive_as_doubles_and_reach_the_agent_as_whole_numbers(plugin):
     assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists", "effect": "NoExecute",
                                     "tolerationSeconds": 300}]
     assert spec["containers"][0]["command"][spec["containers"][0]["command"].index("--interval") + 1] == "30"
+
+
+@pytest.mark.parametrize("case, bad", [
+    ("3000 problems", inputs(namespaces=[{"name": f"n{i}", "bogus": 1} for i in range(3000)])),
+    ("one problem of a megabyte", one_registry(server="h" * 1_000_000, username="")),
+])
+def test_an_error_too_long_for_grpc_metadata_still_arrives_as_invalid_argument(plugin, case, bad):
+    # A gRPC client refuses a metadata value over 16 KiB, which would turn the error into RESOURCE_EXHAUSTED.
+    details = construct_error(plugin, RecordingMocks(live_service_account([])), bad)
+    assert len(details) <= MAX_MESSAGE_CHARS
+    assert details.startswith("3000 problems in the configuration; the first ") if case == "3000 problems" \
+        else details.endswith("...")
+
+
+def test_an_unknown_key_of_a_megabyte_is_named_short_and_found_fast(plugin):
+    # difflib's "did you mean" costs the product of the lengths: a megabyte key took over a minute.
+    details = construct_error(plugin, RecordingMocks(live_service_account([])), inputs(**{"x" * 1_000_000: 1}))
+    assert details.startswith("x" * 80 + "... (1000000 characters): unknown setting; allowed: ")

@@ -19,6 +19,16 @@ def shown(value: Any) -> str:
     return value if isinstance(value, str) and value.isprintable() else repr(value)
 
 
+MAX_SHOWN_KEY = 80
+"""The longest unknown key a message quotes in full; a longer one is cut, with its length."""
+
+
+def shown_key(key: Any) -> str:
+    """An unknown key as a message names it: as `shown`, cut short when it is long."""
+    text = shown(key)
+    return text if len(text) <= MAX_SHOWN_KEY else f"{text[:MAX_SHOWN_KEY]}... ({len(str(key))} characters)"
+
+
 def kind_of(value: Any) -> str:
     """What a value is, in the words of the JSON and YAML it came from (never the value itself)."""
     if isinstance(value, bool):
@@ -49,6 +59,8 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for the closest known spelling, or an empty string."""
     choices = list(choices)
+    if len(word) > 2 * max((len(c) for c in choices), default=0):
+        return ""  # nothing is close to it, and difflib's time grows with the product of the lengths
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:
         # Case-only typos (`nodebootstrap`) score low on ratio; compare case-insensitively too.
@@ -63,7 +75,7 @@ def check_known(where: str, item: Mapping[Any, Any], allowed: Iterable[str], sep
     unknown = [key for key in item if key not in allowed]
     if unknown:
         raise ConfigError(*(
-            f"{where}{separator if where else ''}{shown(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
+            f"{where}{separator if where else ''}{shown_key(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
             f"allowed: {', '.join(allowed)}"
             for key in unknown
         ))

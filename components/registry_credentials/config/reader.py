@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
 from ..checks.problems import Problems
-from ..checks.values import STACK, check_known, shown
+from ..checks.values import STACK, check_known, shown_key
 from ..credentials.registries import check_password, password_command
 from ..errors import ConfigError
 from .checker import ARGS_SETTINGS, check
@@ -107,7 +107,7 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
         registries.append(item if registry is None else registry)
     written = [item.get("name") for item in raw if isinstance(item, dict)]  # a name refused above is still theirs
     for unknown in sorted(set(passwords) - set(written) if "registries" not in hidden else (), key=str):
-        problems.add(f"passwords.{shown(unknown)}: no registry is named {unknown!r}; names are {', '.join(names)}")
+        problems.add(f"passwords.{shown_key(unknown)}: no registry has this name; names are {', '.join(names)}")
     document = {
         "registries": registries,
         "namespaces": _namespaces(_object(values, "namespaces")),

@@ -136,7 +136,31 @@ def invalid_input(error: ConfigError) -> InputPropertiesError:
     for problem in error.problems:
         path, sep, reason = problem.partition(": ")
         problems.append(f"{Spelling.CAMEL.path(path)}: {reason}" if sep else problem)
-    return InputPropertiesError(listing(tuple(problems)), [])
+    return InputPropertiesError(_fitted(problems), [])
+
+
+MAX_MESSAGE_CHARS = 4000
+"""The longest error message sent: it travels twice in gRPC metadata (grpc-message, and base64 in
+grpc-status-details-bin), and gRPC clients refuse a metadata value over 16 KiB (grpc core's hard limit), which
+would turn the whole error into RESOURCE_EXHAUSTED."""
+
+
+def _fitted(problems: List[str]) -> str:
+    """Every problem, or the first ones that fit MAX_MESSAGE_CHARS with a count of all; a long one is cut short."""
+    most = MAX_MESSAGE_CHARS // 4
+    cut = [p if len(p) <= most else p[: most - 3] + "..." for p in problems]
+    text = listing(tuple(cut))
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    kept: List[str] = []
+    used = 100  # the first line
+    for problem in cut:
+        used += len(problem) + 5
+        if used > MAX_MESSAGE_CHARS:
+            break
+        kept.append(problem)
+    return (f"{len(cut)} problems in the configuration; the first {len(kept)}:\n"
+            + "\n".join(f"  - {p}" for p in kept))
 
 
 def schema_text() -> str:
