@@ -5,8 +5,13 @@ timeout), the wall time of one parallel check with a 1 s timeout; and the same f
 endpoint that answers `/v2/` as a Basic-auth registry does (the common case: a TLS handshake and three round trips
 per check). The endpoint is a few lines of the standard library with a certificate from `openssl`, so the numbers
 measure the check, not a registry's own speed.
+
+`--challenges` instead prints how long one hostile `WWW-Authenticate` answer costs to parse: the worst lines of
+each shape at the parser's cap, and the most lines http.client accepts (100 of 64 KiB), of which the parser reads
+its first MAX_CHALLENGES.
 """
 
+import argparse
 import base64
 import socket
 import ssl
@@ -17,6 +22,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from registry_credentials.verify.challenge import MAX_CHALLENGE_BYTES, parse_challenge, parse_challenges
 from registry_credentials.verify.login import Target, check_all
 
 TIMEOUT = 1.0
@@ -93,7 +99,35 @@ def basic(n: int, cert: Path, key: Path) -> None:
     print(f"basic   n={n:4d} wall={elapsed:.2f}s {sorted({r.outcome for r in results})}")
 
 
+def challenges() -> None:
+    fill = MAX_CHALLENGE_BYTES - len("Bearer ")
+    shapes = {
+        "many parameters": "Bearer " + "a=b," * (fill // 4),
+        "one long quoted value": 'Bearer realm="' + "x" * (fill - 9) + '"',
+        "escapes": 'Bearer realm="' + "\\x" * ((fill - 9) // 2) + '"',
+        "spaces": "Bearer" + " " * fill,
+    }
+    for name, line in shapes.items():
+        started = time.perf_counter()
+        for _ in range(20):
+            parse_challenge(line)
+        print(f"one {len(line)}-byte line, {name}: {(time.perf_counter() - started) / 20 * 1000:.2f} ms")
+    answer = ["Bearer " + "a=b," * 16000] * 100
+    started = time.perf_counter()
+    parse_challenges(answer)
+    print(f"100 lines of 64 KiB (ignored past the cap): {(time.perf_counter() - started) * 1000:.2f} ms")
+    at_cap = [shapes["many parameters"]] * 100
+    started = time.perf_counter()
+    parse_challenges(at_cap)
+    print(f"100 lines at the cap (the first few read): {(time.perf_counter() - started) * 1000:.2f} ms")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--challenges", action="store_true", help="time the parse of hostile challenges instead")
+    if parser.parse_args().challenges:
+        challenges()
+        return
     for n in (1, 10, 50, 100, 200):
         silent(n)
     with tempfile.TemporaryDirectory() as tmp:

@@ -142,7 +142,7 @@ def test_until_already_past_on_the_first_run_fails_and_changes_nothing_in_the_cl
         "registries[0] (harbor.example.com).previous.until: 2026-12-20 is already past (today is 2026-12-21), so the "
         "outgoing credential would not be kept at all: set until to the last day it must keep working, e.g. "
         "2026-12-28, or remove previous")
-    assert type(raised.value).__name__ == "LateConfigError"  # a RunError: the engine prints the message alone
+    assert type(raised.value).__name__ == "ResolvedConfigError"  # a RunError: the engine prints the message alone
     declared = [r for r in mocks.records if r.custom and not r.read]
     assert [r.typ for r in declared] == ["random:index/randomId:RandomId"]  # only the window's record, state only
 
@@ -203,7 +203,7 @@ def test_bad_rotation_settings_fail_with_one_message_and_register_nothing(change
         {**HARBOR, "previous": {"until": "2026-12-20"}}, ROTATING["registries"][1]]},
      f"{L}.previous: is the same credential as the current one"),
     ({**ROTATING, "previousPasswords": {"harbor": OLD, "quay": "x"}},
-     "previousPasswords.quay: registry 'quay' has no `previous`"),
+     "previousPasswords.quay: this registry has no `previous`"),
     ({**ROTATING, "expiryWarningDays": "soon"}, "expiryWarningDays: must be a whole number of days"),
 ])
 def test_bad_previous_passwords_fail_with_one_message_and_register_nothing(config, message):

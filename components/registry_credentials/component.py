@@ -27,20 +27,16 @@ from .credentials.rotation import (
     same_credential_problem,
 )
 from .node.resources import build_node_bootstrap
+from .node.settings import check_agent_source
 from .pod.image_check import image_check_transform
 from .pod.transform import pull_secret_transform
-from .run_errors import reported_at_preview
+from .run_errors import ResolvedConfigError, reported_at_preview, reported_when_resolved
 from .selected_namespaces.resources import build_selected, check_apis
 from .service_accounts.resources import build_service_accounts, check_live
 from .verify.program import prepare as prepare_verification
 from .verify.program import watch_outgoing
 
 TYPE_TOKEN = "registry-credentials:index:RegistryCredentials"
-
-
-class LateConfigError(pulumi.RunError):
-    """A configuration problem found once a value is known (a past `until`, an Output password): the engine prints
-    its message alone. Not a ValueError, so the SDK does not wrap it on the way out."""
 
 
 class RegistryCredentials(pulumi.ComponentResource):
@@ -85,7 +81,7 @@ class RegistryCredentials(pulumi.ComponentResource):
         # Output passwords wait for their credentials check (once), and every Secret built from them waits too.
         gated = (verification.gate([pulumi.Output.secret(p) for p in registries.passwords], self)
                  if registries.rendered is None else list(registries.passwords))
-        self.dockerconfigjson = pulumi.Output.secret(_rendered(registries, gated))
+        self.dockerconfigjson = pulumi.Output.secret(_rendered(registries, gated, plan.node_enabled))
         data = self.dockerconfigjson.apply(lambda text: {".dockerconfigjson": encode_secret_data(text)})
         expires = earliest([entry.expires for entry in registries.entries])
         annotations = {EXPIRES_ANNOTATION: expires.isoformat()} if expires else None
@@ -203,7 +199,7 @@ def _ended(children: Children, entry: Entry, previous: Previous, keepers: Any, t
     seen = keepers.get("firstSeen") if isinstance(keepers, Mapping) else None
     first = datetime.date.fromisoformat(seen) if isinstance(seen, str) else today
     if first > previous.until:
-        raise LateConfigError(past_until_problem(previous, first, today, f"{entry.label()}.previous.until"))
+        raise ResolvedConfigError(past_until_problem(previous, first, today, f"{entry.label()}.previous.until"))
     children.warn(lapsed_warning(entry, previous, today, outgoing))
     return True
 
@@ -223,16 +219,17 @@ def _node_text(registries: Registries, gated: Sequence[Any]) -> pulumi.Output:
              for (entry, password), value in zip(pairs, gated)]
     items += [(entry, password, password, f"{entry.label()}.previous.password")
               for entry, password in pairs[len(registries.entries):]]
-    return pulumi.Output.secret(_render_known(registries.rendered_node, items, registries, gated))
+    return pulumi.Output.secret(_render_known(registries.rendered_node, items, registries, gated, node_file=True))
 
 
 def _render_known(rendered: Optional[str], items: Sequence[Tuple[Entry, Any, Any, str]], registries: Registries,
-                  gated: Sequence[Any]) -> pulumi.Output:
+                  gated: Sequence[Any], node_file: bool = False) -> pulumi.Output:
     """Rendered already when every password was known, else once the Outputs resolve.
 
     `items`: (entry, its password as given, the value to render, its field). A password given as an Output is
     checked once known, and an outgoing one must then differ from its registry's current credential. `gated`: the
     current passwords, held until the pending credentials checks have passed, so nothing renders before them.
+    `node_file`: the text is the node agent's source, held to the agent's limits.
     """
     if rendered is not None:
         return pulumi.Output.from_input(rendered)
@@ -241,20 +238,25 @@ def _render_known(rendered: Optional[str], items: Sequence[Tuple[Entry, Any, Any
 
     def render(values: List[Any]) -> str:
         known, currents = values[:len(items)], values[len(items):]
-        for (entry, given, _, where), value in zip(items, known):
-            if isinstance(given, str):
-                continue  # checked when the configuration was
-            check_password(where, value)
-            mine = position[entry.index]
-            if where.endswith(".previous.password") and (entry.username, value) == (usernames[mine], currents[mine]):
-                raise LateConfigError(same_credential_problem(f"{entry.label()}.previous"))
-        return render_entries([entry for entry, *_ in items], known)
+        with reported_when_resolved():  # a problem is the engine's one-line error, as at preview
+            for (entry, given, _, where), value in zip(items, known):
+                if isinstance(given, str):
+                    continue  # checked when the configuration was
+                check_password(where, value)
+                mine = position[entry.index]
+                if (where.endswith(".previous.password")
+                        and (entry.username, value) == (usernames[mine], currents[mine])):
+                    raise ResolvedConfigError(same_credential_problem(f"{entry.label()}.previous"))
+            text = render_entries([entry for entry, *_ in items], known)
+            if node_file:
+                check_agent_source("registries", len(items), text)
+        return text
 
     everything = [*(value for _, _, value, _ in items), *gated]
     return pulumi.Output.all(*[pulumi.Output.secret(v) for v in everything]).apply(render)
 
 
-def _rendered(registries: Registries, gated: Sequence[pulumi.Output]) -> pulumi.Output:
+def _rendered(registries: Registries, gated: Sequence[pulumi.Output], node_enabled: bool) -> pulumi.Output:
     """The `.dockerconfigjson`: rendered already when every password was known, else once the Outputs resolve
     (`gated`: the passwords, held until the pending credentials checks have passed)."""
     if registries.rendered is not None:
@@ -264,7 +266,12 @@ def _rendered(registries: Registries, gated: Sequence[pulumi.Output]) -> pulumi.
 
     def render(values: List[str]) -> str:
         # The passwords that were Outputs are checked now that they are known; the others were checked already.
-        known = [value if where is None else check_password(where, value) for where, value in zip(fields, values)]
-        return render_entries(registries.entries, known)
+        # A problem is the engine's one-line error, as at preview, never a traceback.
+        with reported_when_resolved():
+            known = [value if where is None else check_password(where, value) for where, value in zip(fields, values)]
+            text = render_entries(registries.entries, known)
+            if node_enabled and not registries.rotating:  # during a window the node file is _node_text
+                check_agent_source("registries", len(registries.entries), text)
+        return text
 
     return pulumi.Output.all(*gated).apply(render)

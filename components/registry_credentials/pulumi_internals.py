@@ -6,9 +6,12 @@ into. When an SDK upgrade breaks one, this is the only module to change.
 
 import asyncio
 from contextlib import contextmanager
-from typing import Any, Awaitable, Iterator, List, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import pulumi
+from google.protobuf import struct_pb2
+from pulumi.provider import Provider
+from pulumi.provider import server as provider_server
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import rpc, sync_await
@@ -44,6 +47,52 @@ def wire_secret(value: Any) -> dict:
 def wire_output_value(**fields: Any) -> dict:
     """An output value as the engine sends one (runtime/rpc.py `_special_output_value_sig`)."""
     return {rpc._special_sig_key: rpc._special_output_value_sig, **fields}
+
+
+def unwrap_wire(value: struct_pb2.Value) -> Tuple[Optional[struct_pb2.Value], bool]:
+    """A protobuf Value as the engine sent it, out of its secret or output-value envelopes: the value inside (None
+    when unknown) and whether an envelope marked it secret (runtime/rpc.py `_special_secret_sig`,
+    `_special_output_value_sig`: an output value holds `value`, unless unknown, and `secret`)."""
+    secret = False
+    while value.HasField("struct_value"):
+        fields = value.struct_value.fields
+        signature = fields[rpc._special_sig_key].string_value if rpc._special_sig_key in fields else None
+        if signature == rpc._special_secret_sig:
+            secret = True
+        elif signature == rpc._special_output_value_sig:
+            secret = secret or ("secret" in fields and fields["secret"].bool_value)
+        else:
+            break  # a plain object, or an asset, archive or resource reference
+        if "value" not in fields:
+            return None, secret
+        value = fields["value"]
+    if value.HasField("string_value") and value.string_value == rpc.UNKNOWN:
+        return None, secret
+    return value, secret
+
+
+def serve_checking_inputs(provider: Provider, args: Sequence[str],
+                          check: Callable[[str, struct_pb2.Struct], None]) -> None:
+    """Serve `provider` as pulumi.provider.main does, calling `check(type, inputs)` on every Construct request's
+    inputs as the engine sent them, before the SDK deserializes them.
+
+    The SDK's deserializer pushes a nested secret's secretness up to the enclosing list or map
+    (runtime/rpc.py deserialize_property), so which property was sent secret is known only on the wire. `check`
+    raises pulumi.errors.InputPropertiesError to refuse: ProviderServicer.Construct (provider/server.py) answers
+    it as INVALID_ARGUMENT, since `_construct` runs inside it. `main` builds its servicer from the module's
+    ProviderServicer, which is swapped for the checking one while it serves.
+    """
+    class CheckingServicer(provider_server.ProviderServicer):
+        async def _construct(self, request: Any, context: Any) -> Any:  # noqa: D401 -- the SDK's hook
+            check(request.type, request.inputs)
+            return await super()._construct(request, context)
+
+    original = provider_server.ProviderServicer
+    provider_server.ProviderServicer = CheckingServicer  # type: ignore[misc]
+    try:
+        provider_server.main(provider, list(args))
+    finally:
+        provider_server.ProviderServicer = original  # type: ignore[misc]
 
 
 def resolved_data(value: pulumi.Output) -> Optional[Any]:

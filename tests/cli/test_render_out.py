@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry_credentials.cli.render import MARKER, Manifest, write
+from registry_credentials.cli.render import MARKER, RENDER_ONLY, UNKNOWN_SHOWN, Manifest, write
+from registry_credentials.config.stack_files import PLACEHOLDER
 from registry_credentials.errors import ConfigError
 from support.cli import project, run_cli, stack_text
 
@@ -141,3 +142,39 @@ def test_render_yaml_means_the_same_to_yaml_1_1_and_1_2_readers(value):
     text = Manifest("kubernetes:core/v1:ConfigMap", "x", body).to_yaml()
     assert yaml.safe_load(text) == body, text  # YAML 1.1, as kubectl reads it (sigs.k8s.io/yaml on go-yaml v2)
     assert YAML(typ="safe", pure=True).load(text) == body, text  # YAML 1.2, as the stack files are read
+
+
+SECRET_BODY = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pull", "namespace": "apps"},
+               "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": PLACEHOLDER}}
+# (Pulumi type, body, why kubectl apply would do harm, or None when it creates what `pulumi up` does)
+APPLYABLE = [
+    ("kubernetes:core/v1:Secret", SECRET_BODY, "[secret]"),
+    ("kubernetes:core/v1:ServiceAccountPatch", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+        "name": "default", "namespace": "apps"}, "imagePullSecrets": [{"name": "pull"}]}, "patches an existing object"),
+    ("kubernetes:apps/v1:DaemonSet", {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+                                      "spec": {"template": {"metadata": {"annotations": {"r": UNKNOWN_SHOWN}}}}},
+     "[unknown until up]"),
+    ("kubernetes:core/v1:Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, None),
+    ("kubernetes:core/v1:ConfigMap", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "agent"},
+                                      "data": {"node_agent.py": "print('[secret] is a word here')"}}, None),
+]
+
+
+@pytest.mark.parametrize("typ, body, why", APPLYABLE, ids=[t for t, _, _ in APPLYABLE])
+def test_a_manifest_that_is_not_safe_to_apply_is_marked_so_no_api_server_takes_it(typ, body, why):
+    text = Manifest(typ, "x", body).to_yaml()
+    document = yaml.safe_load(text)
+    if why is None:
+        assert document["apiVersion"] == body["apiVersion"] and "NOT FOR kubectl apply" not in text
+        return
+    group, _, version = body["apiVersion"].rpartition("/")
+    assert document["apiVersion"] == f"{group + '.' if group else ''}{RENDER_ONLY}/{version}"
+    assert "NOT FOR kubectl apply: " in text and why in text.splitlines()[1]
+    assert {k: v for k, v in document.items() if k != "apiVersion"} == {k: v for k, v in body.items()
+                                                                         if k != "apiVersion"}
+
+
+@pytest.mark.parametrize("command", [[], ["render"]])
+def test_help_never_suggests_applying_the_rendered_files(command):
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0 and "kubectl" not in result.stdout

@@ -2,6 +2,7 @@
 
 import re
 
+import pulumi
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
@@ -38,11 +39,11 @@ BAD_ARGS = [
     ("foreign-pull-secrets", args(namespace={"foreign_pull_secrets": "drop"}),
      "namespaces[0].foreign_pull_secrets: must be one of fail, keep, not 'drop'"),
     ("password-number", args(registry={"password": 12345}),
-     "registries[0] (r.example.com).password: must be a string or a pulumi.Output of one, not int"),
-    ("password-bytes", args(registry={"password": b"bytes"}), "must be a string or a pulumi.Output of one, not bytes"),
+     "registries[0] (r.example.com).password: must be a string or an Output of one, not a number"),
+    ("password-bytes", args(registry={"password": b"bytes"}), "must be a string or an Output of one, not bytes"),
     ("password-whitespace", args(registry={"password": " \t "}), "password: must not be empty or only whitespace"),
     ("namespace-newline", args(namespace={"name": "apps\n"}), "namespaces[0].name: 'apps\\n' is not a valid name"),
-    ("server-newline", args(registry={"server": "r.example.com\n"}), "server: 'r.example.com\\n' contains a control"),
+    ("server-newline", args(registry={"server": "r.example.com\n"}), "registries[0].server: contains a control"),
     ("username-nul", args(registry={"username": "ro\x00bot"}), "username: contains a control character"),
     ("username-whitespace", args(registry={"username": "  "}), "username: must not be empty"),
     ("secret-name-newline", args(secret_name="pull\n"), "secret_name: 'pull\\n' is not a valid Kubernetes"),
@@ -60,8 +61,13 @@ BAD_ARGS = [
         {"operator": "Exists", "toleration_seconds": 30}]}), "toleration_seconds: only applies with effect NoExecute"),
     ("kubelet-root-newline", args(node_bootstrap={"enabled": True, "kubelet_root_dir": "/var/lib/kubelet\n"}),
      "node_bootstrap.kubelet_root_dir: must be the kubelet's absolute --root-dir"),
+    ("toleration-key", args(node_bootstrap={"enabled": True, "tolerations": [{"key": "bad key",
+                                                                                "operator": "Exists"}]}),
+     "node_bootstrap.tolerations[0].key: 'bad key' is not a valid key"),
+    ("toleration-value", args(node_bootstrap={"enabled": True, "tolerations": [{"key": "gpu", "value": "a b"}]}),
+     "node_bootstrap.tolerations[0].value: 'a b' cannot be used as a label value"),
     ("node-selector-key", args(node_bootstrap={"enabled": True, "node_selector": {"bad key": "x"}}),
-     "node_bootstrap.node_selector: 'bad key' is not a valid label name"),
+     "node_bootstrap.node_selector: 'bad key' is not a valid key"),
     ("node-selector-value", args(node_bootstrap={"enabled": True, "node_selector": {"os": "linux\n"}}),
      "node_bootstrap.node_selector['os']: 'linux\\n' cannot be used as a label value"),
     ("node-name-newline", args(node_bootstrap={"enabled": True, "name": "agent\n"}), "node_bootstrap.name: 'agent\\n'"),
@@ -79,6 +85,39 @@ def test_bad_python_args_fail_at_once_and_register_nothing(name, bad, message):
     assert mocks.records == []
     # The API spells settings in snake_case (the user's own key, before the first ": ", is quoted as written).
     assert not re.search(r"\b(defaultServiceAccount|nodeBootstrap|createNamespace|maxSurge)\b", text.split(": ", 1)[1])
+
+
+@pytest.mark.parametrize("password, node, message", [
+    ("  \t", False, "registries[0] (r.example.com).password: must not be empty or only whitespace"),
+    (5, False, "registries[0] (r.example.com).password: must be a string or an Output of one, not a number"),
+    ({"a": 1}, False, "registries[0] (r.example.com).password: must be a string or an Output of one, not an object"),
+    (":" * 100_000, True, "registries: with node bootstrap on, the node agent reads"),
+])
+def test_an_output_password_is_checked_when_it_resolves_and_fails_with_one_line(password, node, message):
+    # Raised inside an apply: a RunError that is not a ValueError, which the SDK would wrap in "While processing
+    # input ... ValueError has risen" with the inputs around it.
+    bad = args(registry={"password": pulumi.Output.secret(password)},
+               **({"node_bootstrap": {"enabled": True}} if node else {}))
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program(lambda: RegistryCredentials("rc", bad))
+    assert not isinstance(raised.value, ValueError)
+    assert str(raised.value).startswith(message), raised.value
+
+
+@pytest.mark.parametrize("where, field, what", [
+    ("registry", "server", "a registry host (text)"),
+    ("registry", "username", "text, the registry user (e.g. a robot account)"),
+    ("registry", "email", "a single-line string or omitted"),
+    ("namespace", "name", "a name (text)"),
+])
+def test_only_the_password_may_be_an_output(where, field, what):
+    # The password is made secret; the rest decides which resources and keys exist, and is shown in messages.
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as raised:
+        run_program(lambda: RegistryCredentials("rc", args(**{where: {field: pulumi.Output.secret("x")}})),
+                    mocks=mocks)
+    assert f"{field}: must be {what}, not an Output (a plain value is needed here" in str(raised.value)
+    assert mocks.records == []
 
 
 def test_warnings_for_uppercase_server_and_untagged_agent_image():

@@ -1,12 +1,14 @@
 """The stack program reads config into the component, and rejects bad config with a fix-it message."""
 
+import runpy
+
 import pytest
 from pulumi.runtime import rpc
 
 from registry_credentials import ConfigError
-from registry_credentials.cli.mockrun import RecordingMocks
+from registry_credentials.cli.mockrun import RecordingMocks, run_program
 from support.records import plaintext_of
-from support.stack import run_stack_program
+from support.stack import PROJECT, PROJECT_DIR, config_of, run_stack_program
 
 PASSWORD = "Harb0r-robot-S3cret"
 GOOD = {
@@ -37,7 +39,7 @@ BAD_CONFIG = [
     ({**GOOD, "passwords": {}}, "pulumi config set --secret --path --type string 'passwords.harbor'"),
     ({**GOOD, "passwords": {"harbor": 7}}, "passwords.harbor: was stored as a number, not text"),
     ({**GOOD, "passwords": {"harbor": True}}, "passwords.harbor: was stored as a boolean, not text"),
-    ({**GOOD, "passwords": {"harbor": PASSWORD, "quay": "x"}}, "passwords.quay: no registry is named"),
+    ({**GOOD, "passwords": {"harbor": PASSWORD, "quay": "x"}}, "passwords.quay: no registry has this name"),
     ({**GOOD, "registries": [{**GOOD["registries"][0], "password": PASSWORD}]}, "never put a password in registries"),
     ({**GOOD, "registries": [{"server": "r.io", "username": "u"}]}, "registries[0].name"),
     ({**GOOD, "registries": GOOD["registries"] * 2}, "is used twice"),
@@ -117,3 +119,17 @@ def test_unknown_keys_are_found_in_the_language_hosts_config_too(monkeypatch):
                                           "'secretName'\\?\\)"):
         run_stack_program(GOOD, mocks=mocks)
     assert mocks.records == []
+
+
+@pytest.mark.parametrize("key", ["registries", "namespaces", "nodeBootstrap", "secretName", "verify"])
+def test_a_setting_stored_as_a_secret_is_refused_as_the_password_is_the_only_secret(key):
+    # Pulumi makes a whole key secret (`--secret`, or one `secure:` leaf in it); its usernames, servers or
+    # namespaces would then be shown in preview messages and resource names in plain text.
+    values = {**GOOD, "nodeBootstrap": {"enabled": False}, "secretName": "pull", "verify": "off"}
+    with pytest.raises(ConfigError) as raised:
+        run_program(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"), project=PROJECT,
+                    config=config_of(values), secret_keys=[f"{PROJECT}:passwords", f"{PROJECT}:{key}"])
+    assert str(raised.value) == (
+        f"{PROJECT}:{key}: is stored as a secret, but only the passwords are kept secret (servers, usernames and "
+        "namespaces appear in preview messages and resource names); set it as plain config, and each password with "
+        "pulumi config set --secret --path --type string 'passwords.NAME' '<password>'")

@@ -99,7 +99,7 @@ BAD_INPUT = [
     ([registry("r.example.com", "", SECRET)], "registries[0] (r.example.com).username"),
     ([registry("r.example.com", "a:b", SECRET)], "must not contain ':'"),
     ([registry("r.example.com", "u", "")], "registries[0] (r.example.com).password"),
-    ([registry("r.exa mple.com", "u", SECRET)], "registries[0] (r.exa mple.com).server: cannot be parsed"),
+    ([registry("r.exa mple.com", "u", SECRET)], "registries[0].server: cannot be parsed"),
     ([registry("ftp://r.example.com", "u", SECRET)], "scheme"),
     ([registry("r.example.com:99999", "u", SECRET)], "out of range"),
     ([registry("r.example.com/?x=1", "u", SECRET)], "cannot be parsed"),

@@ -12,6 +12,7 @@ import grpc
 import pytest
 from pulumi.runtime import rpc
 
+from registry_credentials.plugin.provider import MAX_MESSAGE_CHARS
 from support.plugin_host import (
     PLUGIN_DIR,
     UNKNOWN,
@@ -217,30 +218,72 @@ def construct_error(plugin: PluginProcess, mocks: RecordingMocks, inputs: Dict[s
     error = raised.value
     text = f"{error.details()} {error.trailing_metadata()}"
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, text
-    assert PASSWORD not in text and "Traceback" not in text and 'File "' not in text
-    return text
+    assert PASSWORD not in text and "Traceback" not in text and 'File "' not in text and "Unexpected" not in text
+    assert error.details() and (len(error.details().splitlines()) == 1 or "problems" in error.details())
+    return error.details()
 
 
+def inputs(**extra: Any) -> Dict[str, Any]:
+    """Good inputs, with `extra` replacing or adding top-level ones."""
+    return {"registries": [registry(output_value(PASSWORD, secret=True))], "namespaces": [{"name": "apps"}], **extra}
+
+
+def one_registry(**fields: Any) -> Dict[str, Any]:
+    return inputs(registries=[registry(output_value(PASSWORD, secret=True), **fields)])
+
+
+# Every input takes one refusal path, the checker the Python API and stack config use: each case is one clear
+# INVALID_ARGUMENT line, in the schema's spelling, and nothing is registered.
 BAD_INPUTS = [
-    ("no registries", {"namespaces": [{"name": "apps"}]}, "Missing required input 'registries'"),
-    ("no namespaces", {"registries": [registry(output_value(PASSWORD, secret=True))]},
-     "Missing required input 'namespaces'"),
+    ("no registries", {"namespaces": [{"name": "apps"}]}, "registries: is required"),
+    ("no namespaces", {"registries": [registry(output_value(PASSWORD, secret=True))]}, "namespaces: is required"),
     ("no password", {"registries": [{"server": "harbor.example.com", "username": USER}],
-                     "namespaces": [{"name": "apps"}]}, "Missing required input 'registries[0].password'"),
-    ("bad namespace name", {"registries": [registry(output_value(PASSWORD, secret=True))],
-                            "namespaces": [{"name": "Apps_1"}]}, "namespaces[0].name"),
-    ("bad secret name, spelled as in the schema", {"registries": [registry(output_value(PASSWORD, secret=True))],
-                                                   "namespaces": [{"name": "apps"}], "secretName": "Bad_Name"},
-     "secretName: "),
-    ("unknown enum value", {"registries": [registry(output_value(PASSWORD, secret=True))],
-                            "namespaces": [{"name": "apps", "foreignPullSecrets": "sometimes"}]}, "sometimes"),
-    ("username sent secret", {"registries": [registry(output_value(PASSWORD, secret=True),
-                                                      username=output_value(USER, secret=True))],
-                              "namespaces": [{"name": "apps"}]},
-     "registries[0].username: arrived as a secret"),
-    ("namespace name not known yet", {"registries": [registry(output_value(PASSWORD, secret=True))],
-                                      "namespaces": [{"name": output_value(UNKNOWN, dependencies=[DEP])}]},
+                     "namespaces": [{"name": "apps"}]}, "registries[0] (harbor.example.com).password: is not set"),
+    ("bad namespace name", inputs(namespaces=[{"name": "Apps_1"}]), "namespaces[0].name"),
+    ("bad secret name, spelled as in the schema", inputs(secretName="Bad_Name"), "secretName: "),
+    ("unknown enum value", inputs(namespaces=[{"name": "apps", "foreignPullSecrets": "sometimes"}]), "sometimes"),
+    ("namespace name not known yet", inputs(namespaces=[{"name": output_value(UNKNOWN, dependencies=[DEP])}]),
      "namespaces[0].name: is not known yet"),
+    # Only the password may be secret, however the secret is sent (the SDK pushes a bare one up to the list).
+    *((f"{field} sent as a {how}", one_registry(**{field: wrap(value)}), f"registries[0].{field}: arrived as a secret")
+      for field, value in (("username", USER), ("server", "harbor.example.com"), ("email", "ci@example.com"))
+      for how, wrap in (("secret output value", lambda v: output_value(v, secret=True)), ("bare secret", bare_secret))),
+    ("namespace name sent as a bare secret", inputs(namespaces=[{"name": bare_secret("apps")}]),
+     "namespaces[0].name: arrived as a secret"),
+    ("node image sent as a secret", inputs(nodeBootstrap={"enabled": True, "image": bare_secret("python:3")}),
+     "nodeBootstrap.image: arrived as a secret"),
+    # A value of the wrong shape is refused, never mapped to a default.
+    *((f"nodeBootstrap {value!r}", inputs(nodeBootstrap=value), "nodeBootstrap: expected a mapping")
+      for value in (True, "enabled", [], 1)),
+    *((f"namespaces {value!r}", inputs(namespaces=value), "namespaces: must be a plain list")
+      for value in (5, True, "apps", {"name": "apps"})),
+    ("namespaces a number with a dependency", inputs(namespaces=output_value(5, dependencies=[DEP])),
+     "namespaces: must be a plain list"),
+    ("registries a number", inputs(registries=3), "registries: must be a plain list"),
+    ("a registry that is a number", inputs(registries=[3]), "registries[0]: expected a mapping"),
+    ("a namespace that is a number", inputs(namespaces=[3]), "namespaces[0]: expected a mapping"),
+    ("verify a number", inputs(verify=3), "verify: must be one of warn, fail, off, not 3"),
+    ("interval text", inputs(nodeBootstrap={"intervalSeconds": "x"}), "nodeBootstrap.intervalSeconds: must be"),
+    ("enabled a number", inputs(nodeBootstrap={"enabled": 1}), "nodeBootstrap.enabled: must be true or false, not 1"),
+    ("username a number", one_registry(username=3), "username: must be text"),
+    # Keys the schema does not have are refused with the closest spelling, at any depth.
+    ("unknown input", inputs(bogus=1), "bogus: unknown setting"),
+    ("misspelt namespace setting", inputs(namespaces=[{"name": "apps", "defaultServiceAcount": False}]),
+     "namespaces[0].defaultServiceAcount: unknown setting (did you mean 'defaultServiceAccount'?)"),
+    ("misspelt node setting", inputs(nodeBootstrap={"enable": True}),
+     "nodeBootstrap.enable: unknown setting (did you mean 'enabled'?)"),
+    # A password that is known is checked now, however it is sent.
+    *((f"password {label} as a {how}", inputs(registries=[registry(wrap(value))]),
+       f"registries[0] (harbor.example.com).password: {message}")
+      for label, value, message in (("whitespace", "  \t ", "must not be empty or only whitespace"),
+                                    *((kind, v, f"must be a string or an Output of one, not {kind}") for kind, v in (
+                                        ("a number", 5), ("an object", {"a": 1}), ("a list", ["x"]),
+                                        ("a boolean", True))))
+      for how, wrap in (("secret output value", lambda v: output_value(v, secret=True)), ("bare secret", bare_secret),
+                        ("plain value", lambda v: v))),
+    ("server with userinfo", one_registry(server=f"bob:{PASSWORD}x@harbor.example.com"),
+     "registries[0].server: cannot be parsed: it holds credentials"),
+    ("two problems at once", inputs(secretName="Bad_Name", verify="sometimes"), "2 problems in the configuration"),
 ]
 
 
@@ -275,10 +318,52 @@ def test_our_invalid_input_errors_name_no_property_path_whose_value_the_engine_w
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "server is the same registry as registries[0]" in raised.value.details()
     assert property_errors(raised.value) == []
-    # The SDK's own check does name the path (nothing there to print: the input is missing).
+    # Nor does a missing input (the SDK's own check would name it).
     with pytest.raises(grpc.RpcError) as raised:
         plugin.construct(mocks, {"namespaces": [{"name": "apps"}]})
-    assert property_errors(raised.value) == ["registries"]
+    assert property_errors(raised.value) == []
+
+
+def test_an_unknown_resource_type_is_one_clear_invalid_argument(plugin):
+    from pulumi.runtime.proto import provider_pb2
+
+    with pytest.raises(grpc.RpcError) as raised:
+        plugin.provider.Construct(provider_pb2.ConstructRequest(
+            project="consumer", stack="dev", name="x", type="registry-credentials:index:Nope"), timeout=30)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert raised.value.details() == (
+        "resource type 'registry-credentials:index:Nope' is not one of this package's; it provides only "
+        f"{TOKEN}")
+
+
+def test_numbers_arrive_as_doubles_and_reach_the_agent_as_whole_numbers(plugin):
+    mocks = RecordingMocks(live_service_account([]))
+    node = {"enabled": True, "intervalSeconds": 30, "maxSurge": "2",
+            "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}]}
+    plugin.construct(mocks, inputs(nodeBootstrap=node))
+    (daemonset,) = registered(mocks, "kubernetes:apps/v1:DaemonSet")
+    spec = daemonset.inputs["spec"]["template"]["spec"]
+    assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists", "effect": "NoExecute",
+                                    "tolerationSeconds": 300}]
+    assert spec["containers"][0]["command"][spec["containers"][0]["command"].index("--interval") + 1] == "30"
+
+
+@pytest.mark.parametrize("case, bad", [
+    ("3000 problems", inputs(namespaces=[{"name": f"n{i}", "bogus": 1} for i in range(3000)])),
+    ("one problem of a megabyte", one_registry(server="h" * 1_000_000, username="")),
+])
+def test_an_error_too_long_for_grpc_metadata_still_arrives_as_invalid_argument(plugin, case, bad):
+    # A gRPC client refuses a metadata value over 16 KiB, which would turn the error into RESOURCE_EXHAUSTED.
+    details = construct_error(plugin, RecordingMocks(live_service_account([])), bad)
+    assert len(details) <= MAX_MESSAGE_CHARS
+    assert details.startswith("3000 problems in the configuration; the first ") if case == "3000 problems" \
+        else details.endswith("...")
+
+
+def test_an_unknown_key_of_a_megabyte_is_named_short_and_found_fast(plugin):
+    # difflib's "did you mean" costs the product of the lengths: a megabyte key took over a minute.
+    details = construct_error(plugin, RecordingMocks(live_service_account([])), inputs(**{"x" * 1_000_000: 1}))
+    assert details.startswith("x" * 80 + "... (1000000 characters): unknown setting; allowed: ")
 
 
 def test_selected_namespaces_arrive_with_their_label_keys_and_engine_as_written(plugin):

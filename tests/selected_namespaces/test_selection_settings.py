@@ -51,7 +51,7 @@ PROBLEMS = [
     ({"secret_copy": "kyverno"}, "selected_namespaces: set match_labels (or match_expressions); an empty selector"),
     ({"match_labels": {}, "match_expressions": [], "secret_copy": "kyverno"}, "selected_namespaces: set match_labels"),
     ({"match_labels": {"bad key!": "a"}, "secret_copy": "kyverno"},
-     "selected_namespaces.match_labels['bad key!']: 'bad key!' is not a valid label name"),
+     "selected_namespaces.match_labels['bad key!']: 'bad key!' is not a valid key; use an optional DNS prefix"),
     ({"match_labels": {"team": "a b"}, "secret_copy": "kyverno"},
      "selected_namespaces.match_labels['team']: 'a b' cannot be used as a label value"),
     ({"match_labels": {"team": 1}, "secret_copy": "kyverno"}, "selected_namespaces.match_labels: must map label names"),

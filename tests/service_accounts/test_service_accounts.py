@@ -4,6 +4,7 @@ import pulumi
 import pytest
 
 from registry_credentials import ConfigError, RegistryCredentials
+from registry_credentials.checks.names import MAX_FIELD_MANAGER
 from registry_credentials.cli.mockrun import run_program
 from registry_credentials.service_accounts.pull_secrets import plan_pull_secrets
 from registry_credentials.service_accounts.resources import UnsafePatchError, field_manager
@@ -83,8 +84,15 @@ def test_field_manager_is_deterministic_per_stack_and_instance():
         run = build([{"name": "apps"}])
         managers.add(patches(run)["apps/default"].inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"])
     assert managers == {"pulumi-registry-credentials-test-rc"}
-    long = run_program(lambda: pulumi.export("m", field_manager("x" * 200)))
-    assert len(long.outputs["m"]) == 128
+
+
+
+@pytest.mark.parametrize("past", [0, 1, 100])
+def test_a_field_manager_fits_the_api_servers_limit_on_both_sides_of_it(past):
+    prefix = len("pulumi-registry-credentials-test-")  # project and stack of the mocks
+    name = "x" * (MAX_FIELD_MANAGER - prefix + past)
+    manager = run_program(lambda: pulumi.export("m", field_manager(name))).outputs["m"]
+    assert len(manager) == MAX_FIELD_MANAGER and (manager.endswith(name)) is (past == 0)
 
 
 def test_foreign_entries_fail_at_preview_by_default_and_name_the_service_account():

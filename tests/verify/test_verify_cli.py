@@ -5,9 +5,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from registry_credentials.verify.login import MAX_TIMEOUT
 from support.tls_registry import PASSWORD, USERNAME
 
 
@@ -115,12 +117,61 @@ USAGE = [
     ([], "give either --server"),
     (["--server", "r.example.com"], "--username and --password-stdin are required"),
     (["--stack", "dev"], "--config-json FILE|- is required"),
-    (["--stack", "dev", "--config-json", "/nonexistent.json"], "cannot read /nonexistent.json"),
+    (["--stack", "dev", "--config-json", "/nonexistent.json"], "--config-json /nonexistent.json: no such file"),
+    (["--stack", "dev", "--config-json", "/"], "--config-json /: is a directory"),
     (["--server", "r.example.com", "--username", "u", "--password-stdin", "--timeout", "0"], "at most 600"),
     (["--server", "r.example.com", "--username", "u", "--password-stdin", "--ca-file", "/no/ca.pem"],
      "registries[0] (r.example.com).ca_file: /no/ca.pem is not a readable file"),
     (["--server", "hub docker", "--username", "u", "--password-stdin"], "server: cannot be parsed"),
 ]
+
+
+SERVER = ["--server", "r.example.com", "--username", "u", "--password-stdin"]
+STACK = ["--stack", "dev", "--config-json", "-"]
+
+
+def config_json(registries: Any, **extra: Any) -> bytes:
+    return json.dumps({"registry-credentials:registries": {"value": json.dumps(registries)}, **extra}).encode()
+
+
+# Input the CLI cannot use is a usage error (exit 2) with one message, never an internal error (70).
+BAD_STDIN = [
+    ("stdin closed", SERVER, None, "--password-stdin: standard input is closed"),
+    ("stdin closed for --config-json -", STACK, None, "--config-json: standard input is closed"),
+    ("a password that is not UTF-8", SERVER, b"\xff\xfepw\n", "--password-stdin: standard input: is not UTF-8 text"),
+    ("config JSON that is not UTF-8", STACK, b'{"a": "\xff"}', "--config-json -: is not UTF-8 text"),
+    ("a registry name that is a list", STACK, config_json([{"name": ["h"], "server": "r.example.com",
+                                                            "username": "u"}]), "registries[0].name: must be"),
+    ("a registry name that is an object", STACK, config_json([{"name": {"a": 1}, "server": "r.example.com"}]),
+     "registries[0].name: must be"),
+    ("a registry name that is missing", STACK, config_json([{"server": "r.example.com"}]),
+     "registries[0].name: must be"),
+    ("a registry that is a number", STACK, config_json([3]), "registries[0]: expected an object"),
+    ("a config entry that is not an object", STACK, b'{"p:registries": 5}', "p:registries: expected an object"),
+    ("a config entry that is text", STACK, b'{"p:registries": "objectValue"}', "p:registries: expected an object"),
+    ("every problem at once", ["--server", "u:pw-in-server@r.example.com", "--username", "u", "--password-stdin"],
+     b"", "2 problems"),
+]
+
+
+@pytest.mark.parametrize("case, args, stdin, message", BAD_STDIN, ids=[c[0] for c in BAD_STDIN])
+def test_input_it_cannot_use_is_a_usage_error_not_an_internal_one(case, args, stdin, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "registry_credentials", "verify", *args], capture_output=True, timeout=60,
+        **({"stdin": subprocess.DEVNULL, "pass_fds": ()} if stdin is None else {"input": stdin}),
+        **({"preexec_fn": lambda: os.close(0)} if stdin is None else {}),
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: ") and message in stderr and "Traceback" not in stderr
+    assert "pw-in-server" not in stderr
+
+
+@pytest.mark.parametrize("timeout, code", [(MAX_TIMEOUT, 3), (MAX_TIMEOUT + 0.001, 2), (0.001, 3), (0, 2)])
+def test_the_timeout_is_taken_up_to_its_limit(timeout, code):
+    result = run_cli("--server", "127.0.0.1:1", "--username", "u", "--password-stdin", "--timeout", repr(timeout),
+                     stdin=PASSWORD)
+    assert result.returncode == code, result.stderr
 
 
 @pytest.mark.parametrize("args, message", USAGE, ids=[m[:30] for _, m in USAGE])

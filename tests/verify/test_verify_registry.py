@@ -1,12 +1,17 @@
 """The credentials check against real registries: HTTPS with a generated CA, Basic and token auth."""
 
+import contextlib
+import json
+import socket
 import threading
 import time
+from typing import Callable, Iterator, List
 
 import pytest
 
 from registry_credentials.credentials.servers import DOCKER_HUB_KEY
 from registry_credentials.verify import login as verify
+from registry_credentials.verify.challenge import MAX_CHALLENGE_BYTES, MAX_CHALLENGES
 from registry_credentials.verify.login import ACCEPTED, REJECTED, UNREACHABLE, Target, check, check_all, endpoint_of
 from support.tls_registry import PASSWORD, USERNAME, make_ca, running_tls_registry, silent_server
 
@@ -174,3 +179,142 @@ def test_a_bad_ca_file_is_a_result_not_a_traceback(tmp_path):
     bad.write_text("not a certificate")
     result = check(Target("r", "127.0.0.1:1", "u", PASSWORD, ca_file=str(bad)), TIMEOUT)
     assert (result.outcome, result.detail) == (UNREACHABLE, "could not prepare the request (SSLError)")
+
+
+# ------------------------------------------------------------------------------------------- hostile registries
+
+
+@contextlib.contextmanager
+def raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A plain-HTTP server on loopback that reads each request and then runs `answer` on the connection."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def serve_one(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)  # the request (or a TLS ClientHello, which then reads the answer as garbage)
+            answer(conn)
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = listener.accept()
+                threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+
+
+def drip(prefix: bytes, forever: bytes) -> Callable[[socket.socket], None]:
+    """Send `prefix`, then `forever` one byte every 20 ms: every read lands well inside its timeout."""
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(prefix)
+        while True:
+            for byte in forever:
+                conn.sendall(bytes([byte]))
+                time.sleep(0.02)
+    return answer
+
+
+def verify_threads(before: List[threading.Thread]) -> List[threading.Thread]:
+    """The check threads started since `before` was taken that are still running."""
+    return [t for t in threading.enumerate() if t.name.startswith("verify-") and t not in before]
+
+
+UNAUTHORIZED = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+
+
+@pytest.mark.parametrize("answer", [
+    drip(b"HTTP/1.1 401 Unauthorized\r\n", b"WWW-Authenticate: Bearer " + b"a=b," * 10),
+    drip(UNAUTHORIZED + b"WWW-Authenticate: Basic " + b"x" * 60000, b"y"),
+    drip(b"", b"HTTP/1.1 200 OK\r\n"),
+], ids=["challenge a byte at a time", "a 64 KiB challenge a byte at a time", "status line a byte at a time"])
+def test_a_check_past_its_deadline_is_cut_off_and_no_worker_runs_on(answer):
+    before = threading.enumerate()
+    with raw_server(answer) as host:
+        started = time.monotonic()
+        (result,) = check_all([Target("registries[0]", host, "u", PASSWORD, insecure=True)], 0.5)
+        elapsed = time.monotonic() - started
+        assert verify_threads(before) == []  # cut off before check_all returned, while the server still drips
+    assert result.outcome == UNREACHABLE and result.detail in ("no answer within 0.5 s", "timed out")
+    assert elapsed < 0.5 + 2 * verify.GRACE
+
+
+def test_a_token_answer_that_trickles_in_is_cut_off_too():
+    def registry(conn: socket.socket) -> None:
+        conn.sendall(UNAUTHORIZED + f'WWW-Authenticate: Bearer realm="http://{host}/token"\r\n\r\n'.encode())
+
+    def token(conn: socket.socket) -> None:
+        drip(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b'{"token":"')(conn)
+
+    def either(conn: socket.socket) -> None:
+        calls.append(1)
+        (registry if len(calls) <= 2 else token)(conn)  # TLS attempt, plain ping; then the realm
+
+    calls: List[int] = []
+    before = threading.enumerate()
+    with raw_server(either) as host:
+        (result,) = check_all([Target("registries[0]", host, "u", PASSWORD, insecure=True)], 0.5)
+        assert verify_threads(before) == []
+    assert result.outcome == UNREACHABLE and len(calls) >= 3
+
+
+@pytest.mark.parametrize("lines, note", [
+    ([b'Basic realm="r"'], False),
+    ([b"Basic " + b"x" * (MAX_CHALLENGE_BYTES - 6)], False),
+    ([b"Basic " + b"x" * (MAX_CHALLENGE_BYTES - 5)], True),
+    ([b"Negotiate"] * (MAX_CHALLENGES - 1) + [b'Basic realm="r"'], False),
+    ([b"Negotiate"] * MAX_CHALLENGES + [b'Basic realm="r"'], True),
+    ([b"Bearer " + b"a=b," * 16000] * 98, True),  # near http.client's most: 100 header lines of 64 KiB
+])
+def test_only_bounded_challenges_are_parsed_and_the_detail_says_so(lines, note):
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(UNAUTHORIZED + b"".join(b"WWW-Authenticate: " + line + b"\r\n" for line in lines) + b"\r\n")
+
+    with raw_server(answer) as host:
+        (result,) = check_all([Target("registries[0]", host, "u", PASSWORD, insecure=True)], 5.0)
+    basic = any(line.startswith(b"Basic") for line in lines[:MAX_CHALLENGES]) and not note
+    # A Basic challenge read leads to an authenticated ping, which this server answers 401 again: rejected.
+    assert result.outcome == (REJECTED if basic else UNREACHABLE), result.detail
+    assert ("WWW-Authenticate lines" in result.detail) is note
+
+
+@pytest.mark.parametrize("past", [0, 1])
+def test_a_token_answer_is_read_up_to_its_limit(past):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Registry(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self.path.startswith("/token"):
+                body = json.dumps({"token": "t0ken-value"}).encode()
+                body += b" " * (verify.MAX_TOKEN_BYTES + past - len(body))
+                self.send_response(200)
+            elif self.headers.get("Authorization") == "Bearer t0ken-value":
+                body = b"{}"
+                self.send_response(200)
+            else:
+                body = b"{}"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", f'Bearer realm="http://{host}/token"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    host = f"127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = check(Target("registries[0]", host, "u", PASSWORD, insecure=True), TIMEOUT)
+    finally:
+        server.shutdown()
+    assert result.outcome == (UNREACHABLE if past else ACCEPTED), result.detail
+    assert (f"answered more than {verify.MAX_TOKEN_BYTES} bytes" in result.detail) is bool(past)

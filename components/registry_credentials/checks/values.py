@@ -20,9 +20,38 @@ def shown(value: Any) -> str:
     return value if isinstance(value, str) and value.isprintable() else repr(value)
 
 
+MAX_SHOWN_KEY = 80
+"""The longest unknown key a message quotes in full; a longer one is cut, with its length."""
+
+
+def shown_key(key: Any) -> str:
+    """An unknown key as a message names it: as `shown`, cut short when it is long."""
+    text = shown(key)
+    return text if len(text) <= MAX_SHOWN_KEY else f"{text[:MAX_SHOWN_KEY]}... ({len(str(key))} characters)"
+
+
+def kind_of(value: Any) -> str:
+    """What a value is, in the words of the JSON and YAML it came from (never the value itself)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes"
+    if type(value).__name__ == "Output":  # pulumi's (this module is free of Pulumi)
+        return "an Output (a plain value is needed here: it decides which resources exist)"
+    return f"a {type(value).__name__}"
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for the closest known spelling, or an empty string."""
     choices = list(choices)
+    if len(word) > 2 * max((len(c) for c in choices), default=0):
+        return ""  # nothing is close to it, and difflib's time grows with the product of the lengths
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:
         # Case-only typos (`nodebootstrap`) score low on ratio; compare case-insensitively too.
@@ -37,7 +66,7 @@ def check_known(where: str, item: Mapping[Any, Any], allowed: Iterable[str], sep
     unknown = [key for key in item if key not in allowed]
     if unknown:
         raise ConfigError(*(
-            f"{where}{separator}{shown(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
+            f"{where}{separator if where else ''}{shown_key(key)}: unknown setting{did_you_mean(str(key), allowed)}; "
             f"allowed: {', '.join(allowed)}"
             for key in unknown
         ))
@@ -72,17 +101,18 @@ class Source:
         # ConfigTypeError otherwise (sdk/python/lib/pulumi/config.py _get_bool); Go's config.GetBool uses
         # cast.ToBool -> strconv.ParseBool ("1", "t", "TRUE", ...). Any case of true/false covers both spellings
         # people write; "1"/"t"/"yes" are refused because YAML readers and the two SDKs disagree on them.
-        if self.text_booleans:
-            if isinstance(value, str) and value.lower() in ("true", "false"):
-                return value.lower() == "true"
-            raise ConfigError(f"{field}: must be true or false, not {value!r}")
-        raise ConfigError(f"{field}: must be True or False, not {value!r}")
+        if self.text_booleans and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        spelled = "True or False" if self.spelling is Spelling.SNAKE else "true or false"
+        raise ConfigError(f"{field}: must be {spelled}, not {value!r}")
 
 
 ARGS = Source(Spelling.SNAKE, text_booleans=False)
-"""The Python API (and the plugin, whose inputs the SDK hands over in snake_case)."""
+"""The Python API."""
 STACK = Source(Spelling.CAMEL, text_booleans=True, null_is_unset=False, named_passwords=True)
 """Stack config (`stacks/Pulumi.<stack>.yaml`), as the stack program and the offline CLIs read it."""
+PLUGIN = Source(Spelling.CAMEL, text_booleans=False)
+"""The plugin's inputs, as other languages send them: named as in its schema, values as JSON has them."""
 
 
 def settings_object(where: str, options: Any, allowed: Iterable[str], example: str,

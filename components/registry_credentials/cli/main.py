@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..checks.files import read_file
 from ..checks.values import shown
-from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
+from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack
+from ..credentials.servers import userinfo
 from ..errors import ConfigError
 from ..verify.cli import add_parser as add_verify_parser
 
@@ -36,7 +38,7 @@ exit codes:
 EXAMPLES = """\
 examples:
   python -m registry_credentials render --stack dev
-  python -m registry_credentials render --stack prod --out build/manifests && kubectl apply -f build/manifests
+  python -m registry_credentials render --stack prod --out build/manifests   # to review; `pulumi up` applies
   python -m registry_credentials explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0
   python -m registry_credentials explain --json --key harbor.example.com --node-file /var/lib/kubelet/config.json nginx
 """
@@ -179,28 +181,37 @@ def _explain(args: argparse.Namespace) -> int:
     problems = diagnose_keys(sorted(set(every_pod + node[0])))
     code = (EXIT_INVALID_IMAGE if any(not e["valid"] for e in images)
             else EXIT_ANONYMOUS if any(not e["covered"] for e in images) else EXIT_OK)
+    # A key may hold `user:password@` (the kubelet ignores it when matching): never print that part.
+    # Messages quote keys as Python or Go would, so each quoted spelling is hidden too.
+    userinfos = {f"{info}@" for info in map(userinfo, every_pod + node[0]) if info}
+    hidden = sorted({form for info in userinfos for form in (info, repr(info)[1:-1], json.dumps(info)[1:-1],
+                                                         json.dumps(info, ensure_ascii=False)[1:-1])},
+                    key=len, reverse=True)
     if args.json:
         report = {"images": images, "keyProblems": [vars(p) for p in problems], "exitCode": code}
         if args.stack:
             report["registries"] = dates
-        print(json.dumps(report, indent=2, sort_keys=True))
+        print(json.dumps(_hide(report, hidden), indent=2, sort_keys=True))
         return code
+    lines = []
     for entry in images:
         image = shown(entry["image"])  # untrusted: a newline in an image or key must not forge output lines
         if not entry["valid"]:
-            print(f"{image}: not a valid image reference: {_one_line(entry['error'])}")
+            lines.append(f"{image}: not a valid image reference: {_one_line(entry['error'])}")
             continue
-        print(f"{image} -> {entry['repository']}")
+        lines.append(f"{image} -> {entry['repository']}")
         for source, label in (("pod", "pod Secret"), ("node", "node file")):
             for found in entry[source]:
-                print(f"  {label}: {shown(found['key'])}{_credential_note(found, entry[source])}")
+                lines.append(f"  {label}: {shown(found['key'])}{_credential_note(found, entry[source])}")
         if not entry["covered"]:
-            print("  anonymous: no configured key matches this image")
+            lines.append("  anonymous: no configured key matches this image")
     for dated in dates:
         if "expires" in dated or "previous" in dated:
-            print(_dates_line(dated))
+            lines.append(_dates_line(dated))
     for problem in problems:
-        print(f"key {problem.key!r} ({problem.kind}): {_one_line(problem.message)}")
+        lines.append(f"key {problem.key!r} ({problem.kind}): {_one_line(problem.message)}")
+    for line in lines:
+        print(_hide(line, hidden))
     return code
 
 
@@ -233,6 +244,18 @@ def _dates_line(dated: Dict[str, Any]) -> str:
     return "dates: " + "; ".join(parts)
 
 
+def _hide(value: Any, hidden: List[str]) -> Any:
+    """`value` (text, or a report made of lists and dicts) with every `user:password@` in `hidden` as `***@`."""
+    if isinstance(value, dict):
+        return {key: _hide(item, hidden) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hide(item, hidden) for item in value]
+    if isinstance(value, str):
+        for info in hidden:
+            value = value.replace(info, "***@")
+    return value
+
+
 def _version() -> str:
     from importlib import metadata
 
@@ -246,7 +269,10 @@ def _add_render(commands: Any) -> None:
     render_cmd = commands.add_parser(
         "render",
         help="print or write the manifests `pulumi up` would apply, offline (secrets shown as [secret])",
-        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares.",
+        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares, for "
+        "review: `pulumi up` applies them. A manifest holding [secret] or [unknown until up], or patching an "
+        "existing object, is marked (apiVersion *.render-only.registry-credentials.pulumi.com) so that no API "
+        "server takes it.",
         epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render_cmd.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")

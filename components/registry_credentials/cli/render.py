@@ -8,7 +8,7 @@ import runpy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -88,13 +88,43 @@ class Manifest:
         return f"{index:0{width}d}-{stem}{'-patch' if self.is_patch else ''}.yaml"
 
     def to_yaml(self) -> str:
-        """The manifest as YAML, with a comment saying which Pulumi resource sends it."""
+        """The manifest as YAML, with a comment saying which Pulumi resource sends it; a manifest that is not safe to
+        `kubectl apply` carries RENDER_ONLY (see not_applyable) and says why."""
         note = " (server-side apply patch of an existing object)" if self.is_patch else ""
         # apiVersion, kind, metadata first; every other mapping sorted: the wire's maps have no order, so
         # insertion order differs run to run, and the bytes must not.
         body = {k: _sorted(self.body[k]) for k in _TOP_KEYS if k in self.body}
         body.update({k: _sorted(self.body[k]) for k in sorted(self.body) if k not in body})
-        return f"# {self.typ} {self.logical_name}{note}\n" + _dump(body)
+        header = f"# {self.typ} {self.logical_name}{note}\n"
+        reason = self.not_applyable()
+        if reason and isinstance(body.get("apiVersion"), str):
+            header += f"# NOT FOR kubectl apply: {reason}; `pulumi up` applies it, as apiVersion {body['apiVersion']}\n"
+            body["apiVersion"] = render_only(body["apiVersion"])
+        return header + _dump(body)
+
+    def not_applyable(self) -> Optional[str]:
+        """Why `kubectl apply` of this manifest would do harm, or None when it would create what `pulumi up` does."""
+        if self.is_patch:
+            return ("it patches an existing object, and kubectl apply would replace that object's lists instead "
+                    "(others' imagePullSecrets too)")
+        values = set(_leaves(self.body))
+        if PLACEHOLDER in values:
+            return f"it holds {PLACEHOLDER} where the real values are secret"
+        if UNKNOWN_SHOWN in values:
+            return f"it holds {UNKNOWN_SHOWN} where a value is known only once pulumi up runs"
+        return None
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every value in `value` that is not a list or a mapping."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
 
 
 def _sorted(value: Any) -> Any:
@@ -107,6 +137,15 @@ def _sorted(value: Any) -> Any:
 
 UNKNOWN_SHOWN = "[unknown until up]"
 """How the render shows a value a first `pulumi preview` cannot know yet (Pulumi prints `[unknown]`)."""
+RENDER_ONLY = "render-only.registry-credentials.pulumi.com"
+"""The API group suffix that marks a manifest not safe to apply: no API server serves it, so `kubectl apply` (with
+any flags: --server-side, --force, --validate=false) stops at the resource mapping and sends nothing."""
+
+
+def render_only(api_version: str) -> str:
+    """`v1` -> `render-only.registry-credentials.pulumi.com/v1`, `apps/v1` -> `apps.render-only...../v1`."""
+    group, _, version = api_version.rpartition("/")
+    return f"{group + '.' if group else ''}{RENDER_ONLY}/{version}"
 
 
 def redact(value: Any) -> Any:

@@ -13,7 +13,7 @@ from ..checks.values import ARGS, Source, check_known
 from ..credentials.registries import check_registries
 from ..credentials.rotation import EXPIRY_SETTINGS, check_expiry_settings, expiry_findings, previous_name
 from ..errors import ConfigError
-from ..node.settings import check_node_bootstrap
+from ..node.settings import check_agent_source, check_node_bootstrap
 from ..selected_namespaces.settings import check_selected_namespaces
 from ..service_accounts.settings import check_namespaces
 from ..verify import settings as verify_settings
@@ -24,16 +24,30 @@ ARGS_SETTINGS = ("registries", "namespaces", "secret_name", "node_bootstrap", "v
 """The component's top-level settings (snake_case); stack config adds `passwords`."""
 
 
-def check_args(args: Any, component: Optional[str] = None) -> Plan:
-    """The Python API's (and the plugin's) args: the plan, or one ConfigError listing every problem.
+_REQUIRED = {
+    "registries": "a list such as [{server: harbor.example.com, username: robot-puller, password: ...}]",
+    "namespaces": "a list such as [{name: apps}], or [] for none",
+}
+"""What each setting a caller may be required to give looks like."""
 
-    `component` is the component's name: the Secret's name when `secret_name` is not set.
+
+def check_args(
+    args: Any, component: Optional[str] = None, source: Source = ARGS, required: Collection[str] = ()
+) -> Plan:
+    """The Python API's args, or the plugin's inputs (`source` PLUGIN): the plan, or one ConfigError listing every
+    problem.
+
+    `component` is the component's name: the Secret's name when `secret_name` is not set. `required`: settings that
+    must be given (the plugin's schema requires `registries` and `namespaces`).
     """
+    where = "args" if source is ARGS else ""
     if not isinstance(args, Mapping):
-        raise ConfigError("args: must be a mapping such as {registries: [...], namespaces: [...]}")
+        raise ConfigError(f"{where or 'inputs'}: must be a mapping such as {{registries: [...], namespaces: [...]}}")
     problems = Problems()
-    problems.check("args", check_known, args, ARGS_SETTINGS)
-    return check(args, ARGS, problems, component=component)
+    problems.check(where, check_known, args, [source.name(s) for s in ARGS_SETTINGS])
+    missing = [setting for setting in required if args.get(source.name(setting)) is None]
+    problems.add(*(f"{source.name(setting)}: is required; give {_REQUIRED[setting]}" for setting in missing))
+    return check(args, source, problems, component=component, reported=missing)
 
 
 def check(
@@ -62,11 +76,19 @@ def check(
     )
     namespaces = check_namespaces(config.get("namespaces"), problems, source)
     node = check_node_bootstrap(config.get(source.name("node_bootstrap")), problems, source)
-    if node is not None and node.enabled and node.namespace in {ns.name for ns in namespaces}:
-        problems.add(
-            f"{source.name('node_bootstrap')}.namespace: {node.namespace!r} is also in namespaces; the node agent "
-            "runs a privileged workload, so give it a namespace of its own"
-        )
+    if node is not None and node.enabled:
+        if node.namespace in {ns.name for ns in namespaces}:
+            problems.add(
+                f"{source.name('node_bootstrap')}.namespace: {node.namespace!r} is also in namespaces; the node "
+                "agent runs a privileged workload, so give it a namespace of its own"
+            )
+        # Preview refuses what the agent would refuse, from the agent's own limits (checked again at render time
+        # when passwords are Outputs: component._rendered).
+        try:
+            # The node file holds each live previous credential too, under a second key.
+            check_agent_source("registries", len(registries.node_credentials()), registries.rendered_node)
+        except ConfigError as err:
+            problems.add(*err.problems)
     selected = check_selected_namespaces(config.get(source.name("selected_namespaces")), problems, source)
     if selected is not None:
         field = f"{source.name('selected_namespaces')}.{source.name('source_namespace')}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
 from ..checks.problems import Problems
-from ..checks.values import STACK, check_known, shown
+from ..checks.values import STACK, check_known, shown_key
 from ..credentials.registries import check_password, password_command
 from ..errors import ConfigError
 from .checker import ARGS_SETTINGS, check
@@ -71,14 +71,26 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
     prefix = f"{values.project}:"
     own = {key[len(prefix):]: None for key in values.keys() if key.startswith(prefix)}
     problems.check(values.project, check_known, own, [STACK.name(s) for s in STACK_SETTINGS], ":")
+    # Only the passwords may be secret: the other settings appear in preview messages and resource names, so a
+    # secret one would be shown in plain text (Pulumi makes a whole key secret, `--secret` or a `secure:` leaf).
+    hidden = [STACK.name(s) for s in ARGS_SETTINGS if values.raw(STACK.name(s)) is not None
+              and values.is_secret(STACK.name(s))]
+    problems.add(*(
+        f"{prefix}{key}: is stored as a secret, but only the passwords are kept secret (servers, usernames and "
+        "namespaces appear in preview messages and resource names); set it as plain config, and each password "
+        f"with {password_command('NAME')}" for key in hidden
+    ))
+    values = _Without(values, hidden)
     raw = _object(values, "registries")
-    reported = []
-    if not isinstance(raw, list) or not raw:
+    reported = list(hidden)
+    if "registries" in hidden:
+        raw = []
+    elif not isinstance(raw, list) or not raw:
         problems.add(
             f"{prefix}registries: set a list of registries in stacks/Pulumi.<stack>.yaml, e.g. "
             "[{name: harbor, server: harbor.example.com, username: robot-puller}]"
         )
-        raw, reported = [], ["registries"]
+        raw, reported = [], [*reported, "registries"]
     passwords = _load_passwords(values, problems) if require_passwords else {}
     previous_passwords = _load_passwords(values, problems, "previousPasswords") if require_passwords else {}
     registries: List[Any] = []
@@ -104,13 +116,12 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
             registry = {key: value for key, value in item.items() if key != "password"}  # its name was reported
         registries.append(item if registry is None else registry)
     written = [item.get("name") for item in raw if isinstance(item, dict)]  # a name refused above is still theirs
-    for unknown in sorted(set(passwords) - set(written), key=str):
-        problems.add(f"passwords.{shown(unknown)}: no registry is named {unknown!r}; names are {', '.join(names)}")
-    for unknown in sorted(set(previous_passwords) - set(rotating), key=str):
-        why = (f"registry {unknown!r} has no `previous`" if unknown in written
-               else f"no registry is named {unknown!r}")
-        problems.add(f"previousPasswords.{shown(unknown)}: {why}; remove it (pulumi config rm --path "
-                     f"'previousPasswords.{shown(unknown)}') or add the registry's previous: {{until: ...}}")
+    for unknown in sorted(set(passwords) - set(written) if "registries" not in hidden else (), key=str):
+        problems.add(f"passwords.{shown_key(unknown)}: no registry has this name; names are {', '.join(names)}")
+    for unknown in sorted(set(previous_passwords) - set(rotating) if "registries" not in hidden else (), key=str):
+        why = "this registry has no `previous`" if unknown in written else "no registry has this name"
+        problems.add(f"previousPasswords.{shown_key(unknown)}: {why}; remove it (pulumi config rm --path "
+                     f"'previousPasswords.{shown_key(unknown)}') or add the registry's previous: {{until: ...}}")
     document = {
         "registries": registries,
         "namespaces": _namespaces(_object(values, "namespaces")),
@@ -125,6 +136,31 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
     source = dataclasses.replace(STACK, passwords_known=require_passwords, placeholder=PLACEHOLDER)
     return check(document, source, problems, reported=reported, never_verified=placeholders,
                  enforce_expiry=require_passwords)
+
+
+@dataclass
+class _Without:
+    """`values` with some keys read as unset (their problem is reported already)."""
+
+    values: ConfigValues
+    keys_unset: List[str]
+
+    @property
+    def project(self) -> str:
+        """The project's name."""
+        return self.values.project
+
+    def raw(self, key: str) -> Optional[str]:
+        """The value's text, or None when unset or left out."""
+        return None if key in self.keys_unset else self.values.raw(key)
+
+    def is_secret(self, key: str) -> bool:
+        """True when the key is secret."""
+        return self.values.is_secret(key)
+
+    def keys(self) -> Iterable[str]:
+        """Every set key."""
+        return self.values.keys()
 
 
 def _object(values: ConfigValues, key: str) -> Any:
@@ -145,6 +181,8 @@ def _load_passwords(values: ConfigValues, problems: Problems, name: str = "passw
     if not isinstance(passwords, dict):
         problems.add(f"{key}: must be an object of registry name -> password, set with {command}")
         return {}
+    for password in passwords.values():
+        problems.conceal(password)
     if passwords and not values.is_secret(name):
         problems.add(
             f"{key}: is stored in plain text. Remove it (pulumi config rm {name}) and set each password "

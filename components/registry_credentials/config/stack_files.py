@@ -9,8 +9,6 @@ A `{secure: ...}` leaf anywhere under a top-level key makes the whole key secret
 """
 
 import json
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -18,14 +16,13 @@ from typing import Any, Dict, List, Optional, Tuple
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from ..checks.files import MAX_FILE_BYTES, read_file
 from ..checks.values import shown
 from ..credentials.registries import password_command
 from ..errors import ConfigError
 
 PLACEHOLDER = "[secret]"
 """Shown wherever a secret value would be: the same word `pulumi preview` prints."""
-MAX_FILE_BYTES = 4 * 1024 * 1024
-"""Stack and project files larger than this are refused (a config this size is a mistake, not a config)."""
 MAX_NODES = 200_000
 """Values in a document once aliases are expanded: a few `*alias` lines can otherwise expand to billions
 (yaml.v3 refuses such documents too: "document contains excessive aliasing")."""
@@ -49,42 +46,6 @@ class StackConfig:
     def full_key(self, key: str) -> str:
         """Qualify a key with the project namespace, as `pulumi config set` does."""
         return key if ":" in key else f"{self.project}:{key}"
-
-
-def read_file(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """Read a regular file; anything else (missing, directory, FIFO, device, too big) is one ConfigError."""
-    try:
-        # O_NONBLOCK: opening a FIFO with no writer would otherwise block forever; fstat then refuses it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path}: no such file") from None
-    except PermissionError:
-        raise ConfigError(f"{what} {path}: permission denied; make it readable") from None
-    except OSError as err:
-        raise ConfigError(f"{what} {path}: cannot be opened ({err.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConfigError(f"{what} {path}: is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{what} {path}: is not a regular file (a FIFO, socket or device); give a file")
-        if info.st_size > limit:
-            raise ConfigError(f"{what} {path}: is {info.st_size} bytes, more than the {limit} allowed")
-        chunks = []
-        total = 0
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > limit:
-                raise ConfigError(f"{what} {path}: is more than the {limit} bytes allowed")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as err:
-        raise ConfigError(f"{what} {path}: cannot be read ({err.strerror})") from None
-    finally:
-        os.close(fd)
 
 
 def parse_yaml(data: bytes, path: Path) -> Any:
@@ -148,7 +109,7 @@ def check_project_dir(path: Path) -> Path:
 def load_stack(project_dir: Path, stack: str) -> StackConfig:
     """Load `Pulumi.yaml` and the stack's `Pulumi.<stack>.yaml` with secure values replaced by PLACEHOLDER."""
     project_file = project_dir / "Pulumi.yaml"
-    project = parse_yaml(read_file(project_file, "project file"), project_file)
+    project = parse_yaml(read_file(project_file, "project file", MAX_FILE_BYTES), project_file)
     if not isinstance(project, dict) or not isinstance(project.get("name"), str) or not project["name"]:
         raise ConfigError(f"{project_file}: not a Pulumi project file (it needs `name: <project>`)")
     config_dir_name = project.get("stackConfigDir", ".")
@@ -161,7 +122,7 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
     if not path.exists():
         available = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml"))
         raise ConfigError(f"--stack {stack}: no {path}; stacks here: {', '.join(available) or 'none'}")
-    document = parse_yaml(read_file(path, "stack file"), path)
+    document = parse_yaml(read_file(path, "stack file", MAX_FILE_BYTES), path)
     if document is None:
         document = {}
     if not isinstance(document, dict):

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 
 from ..checks.names import has_control_chars
 from ..errors import ConfigError
+from .servers import ServerSyntaxError, normalize_server
 
 MAX_SECRET_BYTES = 1024 * 1024
 """The API server rejects a Secret whose decoded data adds up to more than this (core/v1 MaxSecretSize)."""
@@ -18,9 +19,21 @@ _GO_ESCAPE_TABLE = str.maketrans(_GO_ESCAPES)
 
 
 def registry_label(index: int, server: object) -> str:
-    """How messages name a registry: by position, and by its server once that can be shown."""
-    readable = isinstance(server, str) and bool(server.strip()) and not has_control_chars(server)
-    return f"registries[{index}] ({server})" if readable else f"registries[{index}]"
+    """How messages name a registry: by position, and by its server when that is a valid one.
+
+    An invalid server is never shown: it may hold a credential (`user:password@host`, a pasted token).
+    """
+    return f"registries[{index}] ({server})" if _is_valid_server(server) else f"registries[{index}]"
+
+
+def _is_valid_server(server: object) -> bool:
+    if not isinstance(server, str) or not server.strip() or has_control_chars(server):
+        return False
+    try:
+        normalize_server(server)
+    except ServerSyntaxError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any, Collection, List, Mapping, Optional, Sequence, Tuple
 
 from ..checks.names import has_control_chars
 from ..checks.problems import Problems
-from ..checks.values import ARGS, Source, check_known
+from ..checks.values import ARGS, Source, check_known, kind_of
 from ..errors import ConfigError
 from .dockerconfig import Entry, registry_label, render_entries
 from .rotation import (
@@ -61,10 +61,11 @@ def check_password(field_name: str, password: Any, registry_name: Optional[str] 
         if not password.strip():
             raise ConfigError(f"{field_name}: is only whitespace; set the real password with {command}")
     else:
-        if password is not None and not isinstance(password, str):
-            kind = type(password).__name__
-            raise ConfigError(f"{field_name}: must be a string or a pulumi.Output of one, not {kind}")
-        if not password or not password.strip():
+        if password is None:
+            raise ConfigError(f"{field_name}: is not set; give the registry's password, as a secret")
+        if not isinstance(password, str):
+            raise ConfigError(f"{field_name}: must be a string or an Output of one, not {kind_of(password)}")
+        if not password.strip():
             raise ConfigError(f"{field_name}: must not be empty or only whitespace; set it as a secret")
     try:
         password.encode("utf-8")
@@ -217,6 +218,7 @@ def _check_one(
     problems.check(label, check_known, settings, allowed)
     tokens = [name for name in TOKEN_FIELDS if item.get(name)]
     username, password = item.get("username"), item.get("password")
+    problems.conceal(password)
     if tokens and not username and not password:
         problems.add(
             f"{label}.{tokens[0]}: the kubelet silently ignores {' and '.join(tokens)} and would pull anonymously. "
@@ -288,10 +290,14 @@ def _check_previous(label: str, previous: Any, problems: Problems, source: Sourc
 
 def _check_server(field_name: str, server: Any, label: str) -> Server:
     """The `auths` key a server becomes; `label` names the registry by that server once it can be shown."""
-    if not isinstance(server, str) or not server.strip():
+    if server is not None and not isinstance(server, str):
+        raise ConfigError(f"{field_name}: must be a registry host (text), not {kind_of(server)}")
+    if not server or not server.strip():
         raise ConfigError(f"{field_name}: must be a non-empty registry host, e.g. harbor.example.com")
+    # An invalid server is never shown (`label` then names the registry by position only): it may hold a
+    # credential, as in user:password@host.
     if has_control_chars(server):
-        raise ConfigError(f"{field_name}: {server!r} contains a control character (newline, tab...); remove it")
+        raise ConfigError(f"{field_name}: contains a control character (newline, tab...); remove it")
     try:
         return normalize_server(server)
     except ServerSyntaxError as err:
@@ -299,7 +305,10 @@ def _check_server(field_name: str, server: Any, label: str) -> Server:
 
 
 def _check_username(field_name: str, username: Any) -> str:
-    if not isinstance(username, str) or not username.strip():
+    if username is not None and not isinstance(username, str):
+        raise ConfigError(f"{field_name}: must be text, the registry user (e.g. a robot account), not "
+                          f"{kind_of(username)}")
+    if not username or not username.strip():
         raise ConfigError(f"{field_name}: must not be empty; set the registry user (e.g. a robot account)")
     if has_control_chars(username):
         raise ConfigError(f"{field_name}: contains a control character (newline, tab...); remove it")
@@ -312,7 +321,9 @@ def _check_username(field_name: str, username: Any) -> str:
 
 
 def _check_email(field_name: str, email: Any) -> str:
-    if not isinstance(email, str) or has_control_chars(email):
+    if not isinstance(email, str):
+        raise ConfigError(f"{field_name}: must be a single-line string or omitted, not {kind_of(email)}")
+    if has_control_chars(email):
         raise ConfigError(f"{field_name}: must be a single-line string or omitted")
     return email
 

@@ -35,7 +35,18 @@ class Server:
 
 
 class ServerSyntaxError(ValueError):
-    """The server cannot be read as `[scheme://]host[:port][/path-prefix]`."""
+    """The server cannot be read as `[scheme://]host[:port][/path-prefix]`; the message never quotes the server."""
+
+
+def userinfo(text: str) -> str:
+    """The `user:password` a server or key holds before its host ('' for none): what a message must never show.
+
+    The authority ends at the first '/', '?' or '#', and its userinfo at its last '@' (Go's net/url Parse, which
+    the kubelet reads keys with: it ignores the userinfo when it matches a key to an image).
+    """
+    rest = text.partition("://")[2] or text
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return authority[:authority.rindex("@")] if "@" in authority else ""
 
 
 def normalize_server(server: str) -> Server:
@@ -48,6 +59,11 @@ def normalize_server(server: str) -> Server:
     else:
         if "://" in rest:
             raise ServerSyntaxError("only the https:// or http:// scheme (or none) is allowed")
+    if userinfo(server):
+        raise ServerSyntaxError(
+            "it holds credentials (user:password@host); give only the host, the username in username and the "
+            "password as a secret"
+        )
     match = _SERVER_RE.fullmatch(rest)
     if not match:
         raise ServerSyntaxError(

@@ -4,12 +4,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from ..checks.names import check_dns_label, check_dns_subdomain, check_label_key, check_label_value, has_control_chars
+from ..checks.names import (
+    check_dns_label,
+    check_dns_subdomain,
+    check_label_value,
+    check_qualified_name,
+    has_control_chars,
+)
 from ..checks.problems import Problems
 from ..checks.spelling import camel
 from ..checks.values import Source, check_known, settings_object
 from ..errors import ConfigError
-from .script import agent_constants
+from .script import agent_constants, agent_function
 
 NODE_SETTINGS = (
     "enabled", "namespace", "create_namespace", "name", "image", "kubelet_root_dir", "interval_seconds",
@@ -104,6 +110,30 @@ def check_node_bootstrap(options: Any, problems: Problems, source: Source) -> Op
     return NodeBootstrap(**settings, warnings=tuple(warnings))
 
 
+def check_agent_source(field: str, registries: int, rendered: Optional[str] = None) -> None:
+    """Refuse what the node agent would refuse as its source (node/agent.py load_source and its MAX_* limits).
+
+    `registries`: how many `auths` keys the source holds; `rendered`: the `.dockerconfigjson`, once it is known.
+    """
+    limits = agent_constants()
+    most = limits["MAX_SOURCE_ENTRIES"]
+    if registries > most:
+        raise ConfigError(
+            f"{field}: with node bootstrap on, the node agent takes at most {most} registries, and there are "
+            f"{registries}; split them across several component instances"
+        )
+    if rendered is None:
+        return
+    data = rendered.encode("utf-8")
+    if len(data) > limits["MAX_SOURCE_BYTES"] or agent_function("too_many_items")(data):
+        raise ConfigError(
+            f"{field}: with node bootstrap on, the node agent reads a .dockerconfigjson of at most "
+            f"{limits['MAX_SOURCE_BYTES']} bytes and {limits['MAX_JSON_ITEMS']} JSON items (the characters '{{', "
+            "'[', ',' and ':', those in passwords included), and this one is larger; split the registries across "
+            "several component instances"
+        )
+
+
 def _check_image(field: str, image: Any) -> str:
     if not isinstance(image, str) or not image or any(c.isspace() or has_control_chars(c) for c in image):
         raise ConfigError(f"{field}: must be an image reference such as python:3.13-alpine")
@@ -170,6 +200,11 @@ def _check_toleration(where: str, item: Any, allowed: "set[str]", source: Source
     for name in ("key", "value"):
         if name in converted and not isinstance(converted[name], str):
             raise ConfigError(f"{where}.{name}: must be a string")
+    # ValidateTolerations: a key is a label key (ValidateLabelName), an Equal value a label value.
+    if converted.get("key"):
+        check_qualified_name(f"{where}.key", converted["key"])
+    if operator == "Equal":
+        check_label_value(f"{where}.value", converted.get("value", ""))
     seconds = converted.get("tolerationSeconds")
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
         raise ConfigError(f"{seconds_field}: must be a whole number of seconds")
@@ -182,7 +217,7 @@ def _check_node_selector(field: str, raw: Any) -> Dict[str, str]:
     if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise ConfigError(f"{field}: must map label names to string values")
     for key, value in raw.items():
-        check_label_key(field, key)
+        check_qualified_name(field, key)
         check_label_value(f"{field}[{key!r}]", value)
     return dict(raw)
 

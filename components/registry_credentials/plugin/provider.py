@@ -5,16 +5,21 @@ import sys
 from importlib import metadata
 from typing import Any, Dict, List, Optional
 
+from google.protobuf import struct_pb2
 from pulumi import Inputs, ResourceOptions
 from pulumi.errors import InputPropertiesError
-from pulumi.provider import ConstructResult, main
+from pulumi.provider import ConstructResult
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
+from .. import pulumi_internals
 from ..checks.spelling import Spelling
+from ..checks.values import PLUGIN
 from ..component import TYPE_TOKEN, RegistryCredentials
+from ..config.checker import check_args
+from ..config.plan import StackArgs
 from ..errors import ConfigError, listing
-from .engine_inputs import plain_inputs
+from .engine_inputs import plain_inputs, secret_properties
 
 PACKAGE = "registry-credentials"
 """Package name: the first part of the type token, and what `pulumi package add` names the generated SDKs after."""
@@ -81,18 +86,45 @@ class RegistryCredentialsProvider(ComponentProvider):
     def construct(
         self, name: str, resource_type: str, inputs: Inputs, options: Optional[ResourceOptions] = None
     ) -> ConstructResult:
-        """Construct from inputs as the engine sends them; bad input is the engine's invalid-input error."""
+        """Construct from inputs as the engine sends them; every refusal is the engine's invalid-input error.
+
+        One refusal path for every input: the one checker, as for Python args and stack config, spelled as the
+        schema spells them (the SDK's own input mapping is bypassed, see engine_inputs).
+        """
         try:
+            _check_type(resource_type)
             plain = plain_inputs(inputs, self._schema, TYPE_TOKEN)
+            required = self._schema["resources"][TYPE_TOKEN].get("requiredInputs", ())
+            plan = check_args(plain.inputs, component=name, source=PLUGIN, required=required)
             if plain.depends_on:
                 options = ResourceOptions.merge(options, ResourceOptions(depends_on=plain.depends_on))
-            return super().construct(name, resource_type, plain.inputs, options)
+            args = StackArgs(plan.args(lambda password: password), plan)
+            return super().construct(name, resource_type, args, options)
         except ConfigError as err:
             raise invalid_input(err) from None
         except ComponentInitError as err:
             if isinstance(err.inner, ConfigError):
                 raise invalid_input(err.inner) from None
             raise
+
+    def map_inputs(self, inputs: Inputs, component_def: Any) -> Inputs:
+        """The component's args as `construct` checked them (the SDK's mapping would drop unknown keys and turn a
+        value that is not an object into {} before anything could refuse it)."""
+        return inputs
+
+    def check_wire_inputs(self, resource_type: str, inputs: struct_pb2.Struct) -> None:
+        """Refuse a property sent secret that only the password may be, from the inputs as the engine sent them."""
+        if resource_type == TYPE_TOKEN:
+            problems = secret_properties(inputs, self._schema, TYPE_TOKEN)
+            if problems:
+                raise invalid_input(ConfigError(*problems))
+
+
+def _check_type(resource_type: str) -> None:
+    if resource_type != TYPE_TOKEN:
+        raise ConfigError(
+            f"resource type {resource_type!r} is not one of this package's; it provides only {TYPE_TOKEN}"
+        )
 
 
 def invalid_input(error: ConfigError) -> InputPropertiesError:
@@ -107,7 +139,31 @@ def invalid_input(error: ConfigError) -> InputPropertiesError:
     for problem in error.problems:
         path, sep, reason = problem.partition(": ")
         problems.append(f"{Spelling.CAMEL.path(path)}: {reason}" if sep else problem)
-    return InputPropertiesError(listing(tuple(problems)), [])
+    return InputPropertiesError(_fitted(problems), [])
+
+
+MAX_MESSAGE_CHARS = 4000
+"""The longest error message sent: it travels twice in gRPC metadata (grpc-message, and base64 in
+grpc-status-details-bin), and gRPC clients refuse a metadata value over 16 KiB (grpc core's hard limit), which
+would turn the whole error into RESOURCE_EXHAUSTED."""
+
+
+def _fitted(problems: List[str]) -> str:
+    """Every problem, or the first ones that fit MAX_MESSAGE_CHARS with a count of all; a long one is cut short."""
+    most = MAX_MESSAGE_CHARS // 4
+    cut = [p if len(p) <= most else p[: most - 3] + "..." for p in problems]
+    text = listing(tuple(cut))
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    kept: List[str] = []
+    used = 100  # the first line
+    for problem in cut:
+        used += len(problem) + 5
+        if used > MAX_MESSAGE_CHARS:
+            break
+        kept.append(problem)
+    return (f"{len(cut)} problems in the configuration; the first {len(kept)}:\n"
+            + "\n".join(f"  - {p}" for p in kept))
 
 
 def schema_text() -> str:
@@ -119,9 +175,12 @@ def serve(args: Optional[List[str]] = None) -> None:
     """Serve the provider over gRPC and print its port, as `component_provider_host` does.
 
     `component_provider_host([RegistryCredentials], PACKAGE, version=...)` (pulumi host.py) is exactly
-    `main(ComponentProvider(...), sys.argv[1:])`; it takes no schema metadata, so we pass our subclass instead.
+    `main(ComponentProvider(...), sys.argv[1:])`; it takes no schema metadata, so we pass our subclass instead,
+    with the check of the inputs as sent.
     """
-    main(RegistryCredentialsProvider(), sys.argv[1:] if args is None else args)
+    provider = RegistryCredentialsProvider()
+    pulumi_internals.serve_checking_inputs(provider, sys.argv[1:] if args is None else args,
+                                           provider.check_wire_inputs)
 
 
 if __name__ == "__main__":

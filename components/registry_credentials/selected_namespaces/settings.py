@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..checks.names import check_dns_label, check_label_key, check_label_value
+from ..checks.names import check_dns_label, check_label_value, check_qualified_name
 from ..checks.problems import Problems
 from ..checks.spelling import Spelling
 from ..checks.values import Source, check_choice, check_known, settings_object
@@ -122,7 +122,7 @@ def _check_labels(field: str, raw: Any) -> Tuple[Tuple[str, str], ...]:
 
 
 def _check_label(field: str, key: Any, value: str) -> None:
-    check_label_key(field, key)
+    check_qualified_name(field, key)
     check_label_value(field, value)
 
 
@@ -141,7 +141,7 @@ def _check_expression(where: str, item: Any) -> Tuple[str, str, Tuple[str, ...]]
     if not isinstance(item, Mapping):
         raise ConfigError(f"{where}: expected a mapping such as {{key: team, operator: In, values: [a]}}")
     check_known(where, item, EXPRESSION_SETTINGS)
-    key = check_label_key(f"{where}.key", item.get("key"))
+    key = check_qualified_name(f"{where}.key", item.get("key"))
     operator = item.get("operator")
     if operator not in (*_WITH_VALUES, *_WITHOUT_VALUES):
         raise ConfigError(f"{where}.operator: must be one of {', '.join((*_WITH_VALUES, *_WITHOUT_VALUES))}, "

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..checks.names import MAX_FIELD_MANAGER
 from ..children import Children
 from ..errors import ConfigError
 from .pull_secrets import (
@@ -28,10 +29,10 @@ class UnsafePatchError(pulumi.RunError):
 def field_manager(name: str) -> str:
     """The server-side-apply field manager of one component instance in one stack: the same on every run."""
     manager = f"pulumi-{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
-    if len(manager) <= 128:
+    if len(manager) <= MAX_FIELD_MANAGER:
         return manager
-    # The API server caps field manager names at 128 characters; keep them unique when shortening.
-    return f"{manager[:111]}-{hashlib.sha256(manager.encode()).hexdigest()[:16]}"
+    # The API server caps field manager names; keep them unique when shortening (111 characters, '-', 16 hex).
+    return f"{manager[:MAX_FIELD_MANAGER - 17]}-{hashlib.sha256(manager.encode()).hexdigest()[:16]}"
 
 
 def check_live(children: Children, namespace: Namespace) -> Dict[str, pulumi.Output]:

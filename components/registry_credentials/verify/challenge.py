@@ -1,13 +1,29 @@
-"""Parse `WWW-Authenticate` challenges the way distribution's registry client does."""
+"""Parse `WWW-Authenticate` challenges the way distribution's registry client does, within fixed bounds.
 
+Ported from distribution/distribution registry/client/auth/challenge/authchallenge.go (parseAuthHeader,
+parseValueAndParams): one challenge per header line, the scheme and parameter names lowercased, values either
+tokens or quoted strings with backslash escapes. A malformed parameter ends that challenge's parameter list.
+The port walks each line once by index, a token or quoted string at a time (slicing off the rest of the line at
+every step, as a literal port of Go's `s = s[1:]` does, copies it each time: quadratic, 76 ms for one hostile
+64 KiB line), and reads only the first MAX_CHALLENGES lines of at most MAX_CHALLENGE_BYTES each (http.client
+accepts 100 lines of 64 KiB): bench/verify_bench.py --challenges measures the worst case.
+"""
+
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
-# Ported from distribution/distribution registry/client/auth/challenge/authchallenge.go (parseAuthHeader,
-# parseValueAndParams): one challenge per header line, the scheme and parameter names lowercased, values either
-# tokens or quoted strings with backslash escapes. A malformed parameter ends that challenge's parameter list.
-_SEPARATORS = set(" \t\"(),/:;<=>?@[]\\{}")
-_SPACE = set(" \t\r\n")
+MAX_CHALLENGE_BYTES = 8 * 1024
+"""Longest `WWW-Authenticate` line parsed; a longer one is ignored. Registries send a few hundred bytes (a realm,
+a service and at most a scope)."""
+MAX_CHALLENGES = 8
+"""`WWW-Authenticate` lines of one response parsed; the rest are ignored."""
+
+# A token is visible ASCII but the separators " \t\"(),/:;<=>?@[]\\{}"; a quoted string may escape any character.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
+_SPACE = re.compile(r"[ \t\r\n]*")
+_QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -18,62 +34,58 @@ class Challenge:
     params: Dict[str, str] = field(default_factory=dict)
 
 
-def _is_token_char(char: str) -> bool:
-    code = ord(char)
-    return 32 < code < 127 and char not in _SEPARATORS
+def _skip_space(text: str, index: int) -> int:
+    return _SPACE.match(text, index).end()  # type: ignore[union-attr] -- `*` always matches
 
 
-def _skip_space(text: str) -> str:
-    index = 0
-    while index < len(text) and text[index] in _SPACE:
-        index += 1
-    return text[index:]
+def _token_end(text: str, index: int) -> int:
+    return _TOKEN.match(text, index).end()  # type: ignore[union-attr]
 
 
-def _token(text: str) -> Tuple[str, str]:
-    index = 0
-    while index < len(text) and _is_token_char(text[index]):
-        index += 1
-    return text[:index], text[index:]
-
-
-def _token_or_quoted(text: str) -> Tuple[str, str]:
-    if not text.startswith('"'):
-        return _token(text)
-    value: List[str] = []
-    escaped = False
-    for index, char in enumerate(text[1:], start=1):
-        if escaped:
-            value.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            return "".join(value), text[index + 1:]
-        else:
-            value.append(char)
-    return "", ""  # unterminated quote
+def _token_or_quoted(text: str, index: int) -> Tuple[str, int]:
+    """The value at `index` and the index after it; ("", len) for an unterminated quote, as Go returns ("", "")."""
+    if not text.startswith('"', index):
+        end = _token_end(text, index)
+        return text[index:end], end
+    quoted = _QUOTED.match(text, index)
+    if quoted is None:
+        return "", len(text)
+    return _ESCAPE.sub(r"\1", quoted.group(1)), quoted.end()
 
 
 def parse_challenge(header: str) -> Optional[Challenge]:
-    """One header line -> its challenge, or None when it does not start with a scheme token."""
-    scheme, rest = _token(header)
+    """One header line -> its challenge, or None when it does not start with a scheme token (or is too long)."""
+    if len(header) > MAX_CHALLENGE_BYTES:
+        return None
+    index = _token_end(header, 0)
+    scheme = header[:index]
     if not scheme:
         return None
     params: Dict[str, str] = {}
-    rest = "," + _skip_space(rest)
-    while rest.startswith(","):
-        key, rest = _token(_skip_space(rest[1:]))
-        if not key or not rest.startswith("="):
+    index = _skip_space(header, index)
+    first = True  # Go prepends a "," to the rest of the line and loops while it starts with one
+    while first or header.startswith(",", index):
+        index = _skip_space(header, index + (0 if first else 1))
+        first = False
+        end = _token_end(header, index)
+        key = header[index:end]
+        if not key or not header.startswith("=", end):
             break
-        value, rest = _token_or_quoted(rest[1:])
+        value, index = _token_or_quoted(header, end + 1)
         if not value:
             break
         params[key.lower()] = value
-        rest = _skip_space(rest)
+        index = _skip_space(header, index)
     return Challenge(scheme.lower(), params)
 
 
 def parse_challenges(headers: Iterable[str]) -> List[Challenge]:
-    """Every challenge in the `WWW-Authenticate` header lines of one response, in order."""
-    return [c for c in (parse_challenge(h) for h in headers) if c is not None]
+    """Every challenge in the first MAX_CHALLENGES `WWW-Authenticate` lines of one response, in order."""
+    lines = [line for _, line in zip(range(MAX_CHALLENGES), headers)]
+    return [c for c in (parse_challenge(h) for h in lines) if c is not None]
+
+
+def ignored(headers: Iterable[str]) -> bool:
+    """Whether a line of these was ignored for its length or for coming after MAX_CHALLENGES others."""
+    lines = list(headers)
+    return len(lines) > MAX_CHALLENGES or any(len(line) > MAX_CHALLENGE_BYTES for line in lines[:MAX_CHALLENGES])

@@ -1,18 +1,20 @@
 """`python -m registry_credentials verify`: check credentials against registries; exit 0, 1 rejected, 3 unreachable."""
 
 import argparse
+import dataclasses
 import json
-import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
+from ..checks.files import MAX_FILE_BYTES, read_file, read_stdin, utf8
 from ..checks.problems import Problems
 from ..checks.spelling import Spelling
-from ..checks.values import ARGS, Source
+from ..checks.values import ARGS, Source, shown
+from ..credentials.dockerconfig import MAX_SECRET_BYTES
 from ..credentials.registries import Registries, check_registries
 from ..errors import ConfigError
 from . import settings as verify_settings
-from .login import ACCEPTED, DEFAULT_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
+from .login import ACCEPTED, DEFAULT_TIMEOUT, MAX_TIMEOUT, REJECTED, UNREACHABLE, Result, check_all
 from .settings import CHECK_SETTINGS, PREVIOUS_REJECTED, VerifyMode, is_previous, previous_label, targets
 
 CONFIG_JSON = Source(Spelling.CAMEL, text_booleans=True)
@@ -34,9 +36,9 @@ def exit_code(results: List[Result]) -> int:
     return 0
 
 
-def _read_password(stream: Any) -> str:
+def _read_password() -> str:
     # Like `docker login --password-stdin`: the whole input, one trailing newline removed.
-    text = stream.read()
+    text = utf8(read_stdin("--password-stdin", MAX_SECRET_BYTES), "--password-stdin: standard input")
     for ending in ("\r\n", "\n"):
         if text.endswith(ending):
             text = text[: -len(ending)]
@@ -46,8 +48,10 @@ def _read_password(stream: Any) -> str:
     return text
 
 
-def _value(entry: Mapping[str, Any], key: str) -> Any:
+def _value(entry: Any, key: str) -> Any:
     """A `pulumi config --json` entry's value: objectValue when present, else the JSON (or plain) text."""
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{key}: expected an object with value or objectValue, as `pulumi config --json` prints")
     if "objectValue" in entry:
         return entry["objectValue"]
     if "value" not in entry:
@@ -80,43 +84,58 @@ def from_config_json(document: Any) -> List[Dict[str, Any]]:
             raise ConfigError(f"{key} must be an object of name -> password")
     if not isinstance(registries, list):
         raise ConfigError(f"{keys[0]} must be a list")
+    problems = Problems()
+    for password in [*objects["passwords"].values(), *objects["previousPasswords"].values()]:
+        problems.conceal(password)
     result = []
     for index, item in enumerate(registries):
         if not isinstance(item, dict):
-            raise ConfigError(f"registries[{index}]: expected an object")
+            problems.add(f"registries[{index}]: expected an object with name, server and username")
+            continue
         name = item.get("name")
-        registry = {**{k: v for k, v in item.items() if k != "name"},
-                    "password": _password(objects["passwords"], "passwords", name)}
-        if isinstance(item.get("previous"), dict):
-            registry["previous"] = {**item["previous"],
-                                    "password": _password(objects["previousPasswords"], "previousPasswords", name)}
+        if not isinstance(name, str) or not name:
+            problems.add(f"registries[{index}].name: must be the registry's name, the key of its password in "
+                         "passwords")
+            continue
+        password = _password(objects["passwords"], "passwords", name, problems)
+        previous = item.get("previous")
+        if isinstance(previous, dict):
+            previous = {**previous,
+                        "password": _password(objects["previousPasswords"], "previousPasswords", name, problems)}
+        if password is None or (isinstance(previous, dict) and previous["password"] is None):
+            continue
+        registry = {**{k: v for k, v in item.items() if k != "name"}, "password": password}
+        if isinstance(previous, dict):
+            registry["previous"] = previous
         result.append(registry)
+    problems.raise_all()
     return result
 
 
-def _password(passwords: Mapping[str, Any], key: str, name: Any) -> str:
+def _password(passwords: Mapping[str, Any], key: str, name: str, problems: Problems) -> Optional[str]:
     password = passwords.get(name)
     if not isinstance(password, str) or not password:
-        raise ConfigError(f"{key}.{name}: not set in the config JSON (was --show-secrets given?)")
+        problems.add(f"{key}.{shown(name)}: not set in the config JSON (was --show-secrets given?)")
+        return None
     return password
 
 
 def _stack_registries(args: argparse.Namespace) -> List[Dict[str, Any]]:
     source = args.config_json
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text()
-    except OSError as err:
-        raise ConfigError(f"--config-json: cannot read {source}: {err.strerror}") from None
+    what = "--config-json"
+    data = read_stdin(what, MAX_FILE_BYTES) if source == "-" else read_file(Path(source), what, MAX_FILE_BYTES)
+    text = utf8(data, f"{what} {source}")
     try:
         document = json.loads(text)
     except ValueError:
-        raise ConfigError(f"--config-json: {source} is not JSON") from None
+        raise ConfigError(f"{what}: {source} is not JSON") from None
     return from_config_json(document)
 
 
 def _run(args: argparse.Namespace) -> int:
     if bool(args.server) == bool(args.stack):
         raise ConfigError("verify: give either --server (with --username and --password-stdin) or --stack")
+    problems = Problems()
     if args.server:
         if not args.username or not args.password_stdin:
             raise ConfigError("verify --server: --username and --password-stdin are required")
@@ -125,13 +144,15 @@ def _run(args: argparse.Namespace) -> int:
             registry["ca_file"] = args.ca_file
         if args.insecure:
             registry["insecure"] = True
-        registry["password"] = _read_password(sys.stdin)
-        registries, source = [registry], ARGS
+        # A problem with the password is reported with those of the other settings, all at once.
+        registry["password"] = problems.check("--password-stdin", lambda _field: _read_password())
+        # Without a password (its problem is reported already), the other settings are still checked.
+        source = ARGS if registry["password"] is not None else dataclasses.replace(ARGS, passwords_known=False)
+        registries = [registry]
     else:
         if not args.config_json:
             raise ConfigError("verify --stack: --config-json FILE|- is required (pulumi config --show-secrets --json)")
         registries, source = _stack_registries(args), CONFIG_JSON
-    problems = Problems()
     checked = check_registries(registries, problems, source, more_settings=CHECK_SETTINGS)
     # The CLI is an explicit request: every registry is checked except those whose own `verify` is off.
     settings = verify_settings.check_registries(registries, problems, source, VerifyMode.WARN)
@@ -185,8 +206,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError("must be more than 0 and at most 600 seconds")
+    if not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
     return value
 
 

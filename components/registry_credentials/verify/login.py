@@ -23,9 +23,11 @@ Both are built on requests, which this module uses directly.
 """
 
 import base64
+import contextlib
 import functools
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -37,8 +39,9 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from ..checks.problems import scrub
 from ..credentials.servers import DOCKER_HUB_KEY
-from .challenge import Challenge, parse_challenges
+from .challenge import MAX_CHALLENGE_BYTES, MAX_CHALLENGES, Challenge, ignored, parse_challenges
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
@@ -46,13 +49,16 @@ UNREACHABLE = "unreachable"
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds one registry may take in all (ping, token, authenticated ping); registries are checked in parallel."""
+MAX_TIMEOUT = 600.0
+"""The longest `verify --timeout`: ten minutes per registry is a hang, not a slow registry."""
 
 DOCKER_HUB_API = "registry-1.docker.io"
 """Where Docker Hub's key is checked: the key names the v1 index, the v2 API lives here (containers/image
 docker_client.go: dockerRegistry/dockerHostname)."""
 
 _USER_AGENT = "registry-credentials-verify"
-_MAX_TOKEN_BYTES = 1 << 20  # containers/image iolimits.MaxAuthTokenBodySize is 1 MiB too
+MAX_TOKEN_BYTES = 1 << 20
+"""Largest token answer read (containers/image iolimits.MaxAuthTokenBodySize is 1 MiB too)."""
 
 
 @dataclass(frozen=True)
@@ -91,28 +97,100 @@ class _Refused(Exception):
     """The check itself refused a step (unsafe realm, malformed answer): the credentials stay unchecked."""
 
 
-class _CAAdapter(HTTPAdapter):
-    """An adapter with a prepared TLS context (default bundle, plus a registry's CA file), direct and via a proxy."""
+class _Watch:
+    """The sockets one check has opened, so that check_all can cut the check off at its deadline wherever it blocks.
 
-    def __init__(self, context: ssl.SSLContext) -> None:
+    Timeouts bound each socket operation, not a check: a server that answers a byte at a time keeps every read
+    inside its timeout for as long as it likes. Shutting the sockets down wakes the check's thread out of any
+    read, and a connection opened after that is closed at once, before a byte (or a credential) is sent.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: List[socket.socket] = []
+        self._cancelled = False
+
+    def track(self, sock: socket.socket) -> socket.socket:
+        """Remember a new connection's socket; refuse it once the check was cancelled."""
+        with self._lock:
+            if not self._cancelled:
+                self._sockets.append(sock)
+                return sock
+        sock.close()
+        raise OSError("the check's deadline has passed")
+
+    def cancel(self) -> None:
+        """Cut every connection of the check off, now and from now on."""
+        with self._lock:
+            self._cancelled = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+_CURRENT = threading.local()
+"""The _Watch of the check this thread runs (every check runs in a thread of its own)."""
+_ACTIVE: Dict[threading.Thread, _Watch] = {}
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _tracked(sock: socket.socket) -> socket.socket:
+    watch = getattr(_CURRENT, "watch", None)
+    return watch.track(sock) if watch is not None else sock
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def _new_conn(self) -> socket.socket:  # urllib3 connection.py: the socket the request's bytes go through
+        return _tracked(super()._new_conn())
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def _new_conn(self) -> socket.socket:  # TLS wraps this socket: shutting it down ends the TLS stream too
+        return _tracked(super()._new_conn())
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """Connections a check's _Watch can cut off, direct and via a proxy; for HTTPS, a prepared TLS context (the
+    default bundle, plus a registry's CA file) unless the registry is insecure."""
+
+    def __init__(self, context: Optional[ssl.SSLContext]) -> None:
         self._context = context
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs["ssl_context"] = self._context
-        return super().init_poolmanager(*args, **kwargs)
+        if self._context is not None:
+            kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
 
     def proxy_manager_for(self, proxy, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs["ssl_context"] = self._context
-        return super().proxy_manager_for(proxy, **kwargs)
+        if self._context is not None:
+            kwargs["ssl_context"] = self._context
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS managers have pools of their own
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
 
     def cert_verify(self, conn, url, verify, cert):  # type: ignore[no-untyped-def]
         super().cert_verify(conn, url, verify, cert)
-        # requests points every connection at certifi's file, and urllib3 would re-load it into the context per
-        # connection (tens of ms of CPU under the GIL: 50 registries took 2.3 s instead of 1 s). The context
-        # already trusts it.
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
+        if self._context is not None:
+            # requests points every connection at certifi's file, and urllib3 would re-load it into the context
+            # per connection (tens of ms of CPU under the GIL: 50 registries took 2.3 s instead of 1 s). The
+            # context already trusts it.
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
 
 
 _CONTEXT_LOCK = threading.Lock()
@@ -143,8 +221,8 @@ def _session(target: Target) -> requests.Session:
         session.verify = False
         # We warn about insecure registries ourselves, once, at preview.
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    else:
-        session.mount("https://", _CAAdapter(_shared_context(target.ca_file)))
+    session.mount("https://", _Adapter(None if target.insecure else _shared_context(target.ca_file)))
+    session.mount("http://", _Adapter(None))
     return session
 
 
@@ -201,14 +279,17 @@ class _Handshake:
             return self._final(url, _basic(self.target.username, self.target.password), where, "Basic")
         if status != 401:
             return UNREACHABLE, f"{where}/v2/ answered HTTP {status} (expected 200 or 401: is this a registry?)"
-        challenges = parse_challenges(response.raw.headers.getlist("WWW-Authenticate"))
+        lines = response.raw.headers.getlist("WWW-Authenticate")
+        challenges = parse_challenges(lines)
         for challenge in challenges:
             if challenge.scheme == "basic":
                 return self._final(url, _basic(self.target.username, self.target.password), where, "Basic")
             if challenge.scheme == "bearer":
                 return self._bearer(url, challenge, where)
         schemes = ", ".join(c.scheme for c in challenges) or "none"
-        return UNREACHABLE, f"{where}/v2/ answered 401 without a Basic or Bearer challenge (schemes: {schemes})"
+        note = (f"; only the first {MAX_CHALLENGES} WWW-Authenticate lines of at most {MAX_CHALLENGE_BYTES} bytes "
+                "are read" if ignored(lines) else "")
+        return UNREACHABLE, f"{where}/v2/ answered 401 without a Basic or Bearer challenge (schemes: {schemes}){note}"
 
     def _final(self, url: str, authorization: str, where: str, how: str) -> Tuple[str, str]:
         status = self._get(url, authorization).status_code
@@ -258,9 +339,9 @@ class _Handshake:
         return self._final(url, f"Bearer {token}", where, f"Bearer (token from {realm_where})")
 
     def _token(self, answer: requests.Response, realm_where: str) -> str:
-        body = answer.raw.read(_MAX_TOKEN_BYTES + 1, decode_content=True)
-        if len(body) > _MAX_TOKEN_BYTES:
-            raise _Refused(f"the token server {realm_where} answered more than {_MAX_TOKEN_BYTES} bytes")
+        body = answer.raw.read(MAX_TOKEN_BYTES + 1, decode_content=True)
+        if len(body) > MAX_TOKEN_BYTES:
+            raise _Refused(f"the token server {realm_where} answered more than {MAX_TOKEN_BYTES} bytes")
         try:
             document = json.loads(body)
         except ValueError:
@@ -295,20 +376,13 @@ def describe_error(error: BaseException) -> str:
     return f"request failed ({type(error).__name__})"
 
 
-_MIN_SCRUB = 4  # shorter "secrets" would mangle ordinary words ("p" in "lookup"); details never quote them anyway
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """Replace every secret of 4 or more characters (longest first) in `text` with `***`."""
-    for secret in sorted((s for s in secrets if len(s or "") >= _MIN_SCRUB), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
 def check(target: Target, timeout: float = DEFAULT_TIMEOUT) -> Result:
     """Check one registry; never raises for network or protocol trouble (that is an `unreachable` result)."""
     handshake: Optional[_Handshake] = None
     secrets = [target.password]
+    watch = _CURRENT.watch = _Watch()
+    with _ACTIVE_LOCK:
+        _ACTIVE[threading.current_thread()] = watch
     try:
         handshake = _Handshake(target, timeout)
         secrets = handshake.secrets
@@ -324,17 +398,25 @@ def check(target: Target, timeout: float = DEFAULT_TIMEOUT) -> Result:
     finally:
         if handshake is not None:
             handshake.session.close()
+        _CURRENT.watch = None
+        with _ACTIVE_LOCK:
+            _ACTIVE.pop(threading.current_thread(), None)
     return Result(target.label, target.key, endpoint_of(target.key), target.username, outcome, scrub(detail, secrets))
 
 
 MAX_PARALLEL = 256
 """Threads at once; more registries are checked in batches (each batch costs at most one timeout)."""
+GRACE = 1.0
+"""Seconds past the timeout for in-flight answers to land, and again for cut-off checks to wind down."""
 
 
 def check_all(targets: Sequence[Target], timeout: float = DEFAULT_TIMEOUT) -> List[Result]:
     """Check every target in parallel, one thread each; a target still busy after `timeout` ends `unreachable`.
 
-    Threads are daemons: a check stuck in DNS (which no socket timeout bounds) cannot hold the process open.
+    A check still running then is cut off (its sockets shut down, _Watch), so no check of a batch runs on after
+    the batch returns, sending requests nobody waits for. The one step nothing can cut off is the operating
+    system's name lookup (getaddrinfo), bounded by the resolver's own timeouts (resolv.conf); such a thread is a
+    daemon, so it cannot hold the process open, and it opens no connection once it is cut off.
     """
     results: List[Optional[Result]] = [None] * len(targets)
 
@@ -346,9 +428,19 @@ def check_all(targets: Sequence[Target], timeout: float = DEFAULT_TIMEOUT) -> Li
         threads = [threading.Thread(target=run, args=(i, targets[i]), daemon=True, name=f"verify-{i}") for i in batch]
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + timeout + 1.0  # the grace second lets in-flight answers land
+        deadline = time.monotonic() + timeout + GRACE
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        with _ACTIVE_LOCK:
+            late = {thread: _ACTIVE[thread] for thread in threads if thread.is_alive() and thread in _ACTIVE}
+        for watch in late.values():
+            watch.cancel()
+        wound_down = time.monotonic() + GRACE
+        for thread in late:
+            thread.join(max(0.0, wound_down - time.monotonic()))
+        for index in batch:
+            if threads[index - start] in late:
+                results[index] = None  # what a cut-off check made of its truncated answer is not an answer
     return [
         result if result is not None else Result(
             t.label, t.key, endpoint_of(t.key), t.username, UNREACHABLE, f"no answer within {timeout:g} s"
