@@ -68,6 +68,7 @@ def check(
     elif component is not None:
         secret_name = problems.check(field, default_secret_name, component)
     problems.raise_all()
+    notes = () if namespaces or (node is not None and node.enabled) else (idle_warning(source),)
     return Plan(
         registries=registries,
         checks=MappingProxyType(checks),
@@ -76,6 +77,17 @@ def check(
         node=node,
         secret_name=secret_name,
         never_verified=frozenset(never_verified),
+        notes=notes,
+    )
+
+
+def idle_warning(source: Source) -> str:
+    """What preview and render say when a configuration manages nothing in the cluster, and what to add."""
+    namespaces, node = source.name("namespaces"), source.name("node_bootstrap")
+    return (
+        f"nothing to manage: no namespace is listed and `{node}` is off, so this creates no pull Secret and changes "
+        f"nothing in the cluster (only the dockerconfigjson output is set). List a namespace in `{namespaces}` "
+        f"(e.g. name: apps) for methods 2-4, or set `{node}.enabled` to true for method 1"
     )
 
 

@@ -25,11 +25,13 @@ class Plan:
     """None: the component's own name."""
     never_verified: FrozenSet[int] = frozenset()
     """Registries whose password is a placeholder (the offline render cannot decrypt it): never checked."""
+    notes: Tuple[str, ...] = ()
+    """Warnings about the configuration as a whole (one that manages nothing)."""
 
     @property
     def warnings(self) -> Tuple[str, ...]:
         """Preview warnings about the settings themselves."""
-        return (*self.registries.warnings, *(self.node.warnings if self.node else ()))
+        return (*self.registries.warnings, *(self.node.warnings if self.node else ()), *self.notes)
 
     @property
     def node_enabled(self) -> Optional[NodeBootstrap]:

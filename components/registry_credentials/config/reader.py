@@ -27,6 +27,7 @@ class ConfigValues(Protocol):
     """Stack config as the engine hands it to a program: full `project:key` names, text values."""
 
     project: str
+    stack_name: str
 
     def raw(self, key: str) -> Optional[str]:
         """The value's text, or None when unset."""
@@ -48,6 +49,11 @@ class FileValues:
     def project(self) -> str:
         """The project's name: the namespace of its own keys."""
         return self.stack.project
+
+    @property
+    def stack_name(self) -> str:
+        """The stack's name."""
+        return self.stack.stack
 
     def raw(self, key: str) -> Optional[str]:
         """The value's text, or None when unset."""
@@ -75,19 +81,21 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
     reported = []
     if not isinstance(raw, list) or not raw:
         problems.add(
-            f"{prefix}registries: set a list of registries in stacks/Pulumi.<stack>.yaml, e.g. "
+            f"{prefix}registries: set a list of registries in the stack file Pulumi.{values.stack_name}.yaml, e.g. "
             "[{name: harbor, server: harbor.example.com, username: robot-puller}]"
         )
         raw, reported = [], ["registries"]
+    stack = values.stack_name
     passwords = _load_passwords(values, problems) if require_passwords else {}
     registries: List[Any] = []
     names: List[str] = []
     placeholders = []
     for index, item in enumerate(raw):
-        registry = _registry(index, item, problems, names)
+        registry = _registry(index, item, problems, names, stack)
         if registry is not None and require_passwords:
             name = registry["name"]
-            registry["password"] = problems.check(f"passwords.{name}", check_password, passwords.get(name), name)
+            registry["password"] = problems.check(f"passwords.{name}", check_password, passwords.get(name), name,
+                                                  stack)
             if registry["password"] == PLACEHOLDER:
                 placeholders.append(index)  # the offline render could not decrypt it: never checked
         if registry is None and isinstance(item, dict):
@@ -120,19 +128,21 @@ def _object(values: ConfigValues, key: str) -> Any:
 
 def _load_passwords(values: ConfigValues, problems: Problems) -> Dict[str, Any]:
     key = f"{values.project}:passwords"
+    stack = values.stack_name
     passwords = _object(values, "passwords") or {}
     if not isinstance(passwords, dict):
-        problems.add(f"{key}: must be an object of registry name -> password, set with {password_command('NAME')}")
+        problems.add(f"{key}: must be an object of registry name -> password, set with "
+                     f"{password_command('NAME', stack)}")
         return {}
     if passwords and not values.is_secret("passwords"):
         problems.add(
-            f"{key}: is stored in plain text. Remove it (pulumi config rm passwords) and set each password "
-            f"with {password_command('NAME')}"
+            f"{key}: is stored in plain text. Remove it (pulumi config rm --stack {stack} passwords) and set each "
+            f"password with {password_command('NAME', stack)}"
         )
     return passwords
 
 
-def _registry(index: int, item: Any, problems: Problems, names: List[str]) -> Optional[Dict[str, Any]]:
+def _registry(index: int, item: Any, problems: Problems, names: List[str], stack: str) -> Optional[Dict[str, Any]]:
     """A stack registry's own checks (its name, no password in it): a copy to fill in, or None."""
     where = f"registries[{index}]"
     if not isinstance(item, dict):
@@ -141,7 +151,7 @@ def _registry(index: int, item: Any, problems: Problems, names: List[str]) -> Op
     if "password" in item:
         problems.add(
             f"{where}.password: never put a password in registries (it would be stored in plain text); "
-            f"remove it and run {password_command(name or 'NAME')}"
+            f"remove it and run {password_command(name or 'NAME', stack)}"
         )
     if name is None:
         return None

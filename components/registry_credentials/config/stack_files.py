@@ -211,8 +211,8 @@ def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: A
     if isinstance(value, dict) and value and not any(_is_secure(v) for v in value.values()):
         # Same refusal as the program's; the render must not make them secret on the program's behalf.
         raise ConfigError(
-            f"{path}: passwords: is stored in plain text. Remove it (pulumi config rm passwords) and set each "
-            f"password with {password_command('NAME')}"
+            f"{path}: passwords: is stored in plain text. Remove it (pulumi config rm --stack {result.stack} "
+            f"passwords) and set each password with {password_command('NAME', result.stack)}"
         )
     if isinstance(value, dict) and any(_is_secure(v) for v in value.values()):
         for key, leaf in value.items():
@@ -221,8 +221,8 @@ def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: A
                 raise ConfigError(
                     f"{path}: passwords.{name}: is stored in plain text next to secret ones (Pulumi then hands "
                     "the program the whole object as a secret, so only the file shows it); remove it with "
-                    f"`pulumi config rm --path 'passwords.{name}'` and set it with "
-                    f"`{password_command(name)}`"
+                    f"`pulumi config rm --stack {result.stack} --path 'passwords.{name}'` and set it with "
+                    f"`{password_command(name, result.stack)}`"
                 )
     return value
 
