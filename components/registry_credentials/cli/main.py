@@ -1,4 +1,4 @@
-"""Command line: `python -m registry_credentials render|explain|verify ...`."""
+"""Command line: `registry-credentials render|explain|verify ...` (also `python -m registry_credentials`)."""
 
 import argparse
 import json
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..checks.values import shown
+from ..credentials.dockerconfig import credential_label
 from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
 from ..errors import ConfigError
 from ..verify.cli import add_parser as add_verify_parser
@@ -25,20 +26,49 @@ EXIT_INTERNAL = 70
 MAX_NODE_FILE_BYTES = 16 * 1024 * 1024
 """Largest --node-file read (the kubelet reads config.json whole; this only bounds explain's memory)."""
 
+FORMATS = ("yaml", "json")
+"""`render -o`: YAML (a multi-document stream, or a .yaml file per object) or JSON (one `v1 List`, or a .json file
+per object), as `kubectl get -o yaml|json` prints them."""
+PROG = "registry-credentials"
+"""The console command (pyproject.toml [project.scripts]); `python -m registry_credentials` runs the same."""
+INTERNAL = (f"  {EXIT_INTERNAL}  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the "
+            "traceback)\n")
+USAGE = f"  {EXIT_USAGE}   usage or configuration error (a bad flag, file, directory or stack setting)\n"
 EXIT_CODES = f"""\
 exit codes:
   {EXIT_OK}   success (explain: every image would be pulled with a configured credential; verify: accepted)
   {EXIT_ANONYMOUS}   explain: an image would be pulled anonymously; verify: a registry rejected the credentials
-  {EXIT_USAGE}   usage or configuration error (bad flag, file, directory or stack setting)
+{USAGE}\
   {EXIT_INVALID_IMAGE}   explain: an image is not a valid image reference; verify: a registry was unreachable
-  {EXIT_INTERNAL}  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the traceback)
-"""
-EXAMPLES = """\
+{INTERNAL}"""
+EXAMPLES = f"""\
 examples:
-  python -m registry_credentials render --stack dev
-  python -m registry_credentials render --stack prod --out build/manifests && kubectl apply -f build/manifests
-  python -m registry_credentials explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0
-  python -m registry_credentials explain --json --key harbor.example.com --node-file /var/lib/kubelet/config.json nginx
+  {PROG} render --stack dev                       # what `pulumi up --stack dev` would apply, offline
+  {PROG} explain --stack dev nginx:1.27           # which credential the kubelet would use for an image
+  printf %s "$PASSWORD" | {PROG} verify --server harbor.example.com --username robot --password-stdin
+"""
+RENDER_HELP = f"""\
+exit codes:
+  {EXIT_OK}   success: the manifests were printed or written
+{USAGE}{INTERNAL}
+examples:
+  {PROG} render --stack dev                       # a plan on stderr, the manifests as YAML on stdout
+  {PROG} render --stack dev -o json               # the manifests as one JSON List, as kubectl -o json prints
+  {PROG} render --stack prod --out build/prod     # one file per object, in apply order (0600)
+  {PROG} render --stack dev --project-dir examples/seed   # another Pulumi project's stack
+"""
+EXPLAIN_HELP = f"""\
+exit codes:
+  {EXIT_OK}   every image would be pulled with a configured credential
+  {EXIT_ANONYMOUS}   an image would be pulled anonymously
+{USAGE}\
+  {EXIT_INVALID_IMAGE}   an image is not a valid image reference (takes precedence over {EXIT_ANONYMOUS})
+{INTERNAL}
+examples:
+  {PROG} explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0   # keys from a stack's config
+  {PROG} explain --json --stack prod harbor.example.com/team/app:1.0          # one JSON report, for CI
+  {PROG} explain --node-file /var/lib/kubelet/config.json nginx               # what a node's file holds
+  {PROG} explain --key harbor.example.com --key docker.io nginx               # keys as written, no stack
 """
 
 
@@ -49,7 +79,7 @@ def _stack(args: argparse.Namespace) -> StackConfig:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from . import render  # Pulumi is imported only for the commands that run the program
+    from . import plan_summary, render  # Pulumi is imported only for the commands that run the program
 
     config = _stack(args)
     out = render.check_out_dir(Path(args.out)) if args.out else None
@@ -67,30 +97,38 @@ def _render(args: argparse.Namespace) -> int:
     for key in config.unset_secrets:
         print(f"note: {key} is not set yet; rendered as {PLACEHOLDER}", file=sys.stderr)
     found = render.manifests(run.records)
+    outputs = {k: (PLACEHOLDER if k in run.secret_outputs else v) for k, v in run.outputs.items()}
+    # The plan first, on stderr (a terminal shows it before the manifests; a pipe gets the manifests alone).
+    title = f"pulumi up --stack {config.stack} would apply (offline render; nothing was sent to a cluster)"
+    for line in plan_summary.summary(title, [m.seen() for m in found], outputs):
+        print(line, file=sys.stderr)
     if out is not None:
         try:
-            written = render.write(found, out)
+            written = render.write(found, out, args.output)
         except OSError as err:
             raise ConfigError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+        print(f"wrote {len(written)} files into {out}:", file=sys.stderr)
         for path in written:
-            print(path, file=sys.stderr)
-    else:
-        sys.stdout.write(render.as_stream(found))
-    outputs = {k: (PLACEHOLDER if k in run.secret_outputs else v) for k, v in run.outputs.items()}
-    print(f"outputs: {json.dumps(outputs, sort_keys=True)}", file=sys.stderr)
+            print(f"  {path}", file=sys.stderr)
+        return EXIT_OK
+    if found:
+        print(f"the {len(found)} manifests follow as {args.output.upper()} on stdout; --out DIR writes one file each",
+              file=sys.stderr)
+    sys.stderr.flush()
+    sys.stdout.write(render.as_stream(found, args.output))  # none: nothing as YAML, an empty List as JSON
     return EXIT_OK
 
 
-def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[str, str]]:
-    """Pod-Secret keys, node-file keys and key -> description, from a stack's config (no secrets needed)."""
+def _stack_keys(args: argparse.Namespace) -> Tuple[List[str], List[str], Dict[str, Dict[str, str]]]:
+    """Pod-Secret keys, node-file keys and key -> its registry and user, from a stack's config (no secrets needed)."""
     from ..config.reader import FileValues, read_plan
 
     config = _stack(args)
     # The program's own reader and checks, without the passwords: explain never needs them.
     plan = read_plan(FileValues(config), require_passwords=False)
-    names = [r.get("name") for r in (json.loads(config.values[config.full_key("registries")]))]
     entries = plan.registries.entries
-    about = {e.key: f"registry {names[e.index]}, user {e.username}" for e in entries}
+    # Named as verify and preview messages name a registry (Entry.label), in both text and JSON.
+    about = {e.key: {"registry": e.label(), "username": e.username} for e in entries}
     keys = [e.key for e in entries]
     return keys, (keys if plan.node_enabled else []), about
 
@@ -136,7 +174,7 @@ def _explain(args: argparse.Namespace) -> int:
             entry["covered"] = result.covered
             for source, keys in (("pod", result.pod), ("node", result.node)):
                 entry[source] = [{"key": key, "dockerHubFallback": is_fallback(key, result.repository or ""),
-                                  **({"about": about[key]} if key in about else {})} for key in keys]
+                                  **about.get(key, {})} for key in keys]
         images.append(entry)
     problems = diagnose_keys(sorted(set(pod + node)))
     code = (EXIT_INVALID_IMAGE if any(not e["valid"] for e in images)
@@ -154,7 +192,7 @@ def _explain(args: argparse.Namespace) -> int:
         for source, label in (("pod", "pod Secret"), ("node", "node file")):
             for found in entry[source]:
                 note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
-                detail = f" [{found['about']}]" if "about" in found else ""
+                detail = f" [{credential_label(found['registry'], found['username'])}]" if "registry" in found else ""
                 print(f"  {label}: {shown(found['key'])}{note}{detail}")
         if not entry["covered"]:
             print("  anonymous: no configured key matches this image")
@@ -176,14 +214,18 @@ def _add_render(commands: Any) -> None:
     render_cmd = commands.add_parser(
         "render",
         help="print or write the manifests `pulumi up` would apply, offline (secrets shown as [secret])",
-        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares.",
-        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the stack program offline under Pulumi's mocks, as a first `pulumi preview` would, and print "
+        "the manifests it declares: first a plan on stderr (each object, the method it serves, what is off and "
+        "why), then the manifests on stdout.",
+        epilog=RENDER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render_cmd.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
     render_cmd.add_argument(
         "--out", metavar="DIR",
         help="write one file per manifest into DIR (new, empty, or one render wrote before) instead of stdout",
     )
+    render_cmd.add_argument("-o", "--output", choices=FORMATS, default="yaml",
+                            help="yaml (default: a multi-document stream) or json (one List), as kubectl -o")
     render_cmd.add_argument("--project-dir", help="the Pulumi project (default: nearest Pulumi.yaml upwards)")
     render_cmd.set_defaults(func=_render)
 
@@ -193,7 +235,7 @@ def _add_explain(commands: Any) -> None:
         "explain",
         help="say which credentials the kubelet would use for each image; exit 1 if any would pull anonymously",
         description="Replay the kubelet's credential lookup for each image.",
-        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXPLAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explain_cmd.add_argument("images", nargs="+", metavar="IMAGE", help="image as written in a pod spec")
     explain_cmd.add_argument("--stack", help="take the keys from this stack's config (passwords are not needed)")
@@ -212,14 +254,27 @@ COMMANDS: List[Callable[[Any], None]] = [_add_render, _add_explain, add_verify_p
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all subcommands."""
     parser = argparse.ArgumentParser(
-        prog="python -m registry_credentials", description=__doc__,
-        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=PROG, description=__doc__,
+        epilog=EXIT_CODES + "\n" + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(commands)
     return parser
+
+
+def entry() -> None:
+    """The console command `registry-credentials` (and `python -m registry_credentials`): run, flush, exit."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    # Skip interpreter teardown: Pulumi's mock runtime leaves event loops in worker threads whose __del__ prints
+    # "Exception ignored ..." at exit. Everything is flushed; there is nothing else to clean up.
+    os._exit(code)
 
 
 def _quiet_exit(code: int) -> int:

@@ -22,6 +22,11 @@ def registry_label(index: int, server: object) -> str:
     return f"registries[{index}] ({server})" if readable else f"registries[{index}]"
 
 
+def credential_label(label: str, username: str) -> str:
+    """How command output names one credential: its registry's label and its user, never the password."""
+    return f"{label} user {username!r}"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One checked registry: its position, the server as written, the `auths` key, and plain identity."""

@@ -1592,10 +1592,22 @@ def default_owner_id(once: bool = False) -> str:
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="exit codes: 0 ok; 1 source unreadable or invalid (FIFO, socket, device included); 2 usage error or "
-        "kubelet root missing; 3 unsafe target refused (symlink or special file as config.json, state or lock); "
-        "4 other I/O error, or a merge not written (over a cap, or not read back as intended); 70 internal error",
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"""\
+exit codes:
+  {EXIT_OK}   ok (--once synced; a loop stopped by a signal released cleanly)
+  {EXIT_SOURCE}   the source is unreadable or invalid (a FIFO, socket, device or directory included)
+  {EXIT_USAGE}   usage error, or the kubelet root is missing or not a directory
+  {EXIT_REFUSED}   an unsafe target was refused (a symlink or special file as config.json, state or lock file)
+  {EXIT_IO}   another I/O error, or a merge not written (over a cap, or not read back as intended)
+  {EXIT_INTERNAL}  internal error (a bug: please report it)
+
+examples:
+  # as the DaemonSet runs it: sync every 60 s until SIGTERM, then release what it owns
+  python3 node_agent.py --source /etc/registry-credentials/.dockerconfigjson --kubelet-root /host/kubelet --interval 60
+  # one sync by hand on a node, with a Secret's .dockerconfigjson saved to a file
+  python3 node_agent.py --source ./dockerconfig.json --kubelet-root /var/lib/kubelet --once --owner-id manual
+""",
     )
     parser.add_argument("--source", required=True, help="mounted .dockerconfigjson file")
     parser.add_argument("--kubelet-root", required=True, help="kubelet --root-dir (holds config.json)")

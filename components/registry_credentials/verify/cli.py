@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Mapping
 from ..checks.problems import Problems
 from ..checks.spelling import Spelling
 from ..checks.values import ARGS, Source
+from ..credentials.dockerconfig import credential_label
 from ..credentials.registries import check_registries
 from ..errors import ConfigError
 from . import settings as verify_settings
@@ -19,7 +20,22 @@ CONFIG_JSON = Source(Spelling.CAMEL, text_booleans=True)
 """`pulumi config --json` spells settings as the stack file does; its passwords are merged into each registry."""
 
 EXIT = {ACCEPTED: 0, REJECTED: 1, UNREACHABLE: 3}
-"""Exit codes; 2 is a usage error (argparse and ConfigError)."""
+"""Exit codes; 2 is a usage error (argparse and ConfigError), 70 an internal one (cli.main)."""
+HELP = """\
+exit codes:
+  0   every registry accepted the credentials
+  1   a registry rejected them
+  2   usage or configuration error (a bad flag, file or setting)
+  3   none rejected them, but a registry could not be reached or checked
+  70  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the traceback)
+
+examples:
+  printf %s "$PASSWORD" | registry-credentials verify --server harbor.example.com --username 'robot$ci' --password-stdin
+  pulumi config --stack prod --show-secrets --json | registry-credentials verify --stack prod --config-json -
+  pulumi config --stack prod --show-secrets --json | registry-credentials verify --json --stack prod --config-json -
+  printf %s "$PASSWORD" | registry-credentials verify --server registry.internal --username ci --password-stdin \
+      --ca-file internal-ca.pem                                     # a registry whose certificate a private CA signed
+"""
 
 
 def exit_code(results: List[Result]) -> int:
@@ -129,11 +145,11 @@ def _run(args: argparse.Namespace) -> int:
             "results": [{"registry": r.label, "key": r.key, "endpoint": r.endpoint, "username": r.username,
                          "outcome": r.outcome, "detail": r.detail} for r in results],
             "skipped": skipped,
-            "exit_code": exit_code(results),
+            "exitCode": exit_code(results),
         }, indent=2))
     else:
         for r in results:
-            print(f"{r.outcome}: {r.label} user {r.username!r} at {r.endpoint}: {r.detail}")
+            print(f"{r.outcome}: {credential_label(r.label, r.username)} at {r.endpoint}: {r.detail}")
         for label in skipped:
             print(f"skipped: {label} (verify: off)")
     return exit_code(results)
@@ -154,8 +170,8 @@ def add_parser(commands: Any) -> None:
     cmd = commands.add_parser(
         "verify",
         help="log in to registries with the configured credentials; exit 0 accepted, 1 rejected, 3 unreachable",
-        description="Check registry credentials the way a container runtime logs in (GET /v2/, Basic or Bearer). "
-        "Exit codes: 0 all accepted, 1 a registry rejected them, 2 usage error, 3 a registry could not be reached.",
+        description="Check registry credentials the way a container runtime logs in (GET /v2/, Basic or Bearer).",
+        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmd.add_argument("--server", help="registry as written in the config, e.g. harbor.example.com")
     cmd.add_argument("--username", help="account name")
