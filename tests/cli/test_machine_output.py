@@ -166,3 +166,21 @@ def test_render_prints_a_plan_first_each_object_with_its_method_and_what_is_off(
     lines = plan(result.stderr)
     positions = [lines.index(line) for line in expected]  # each line is there, whole
     assert positions == sorted(positions)
+
+
+def test_the_node_agents_log_fields_are_camel_case_too():
+    # The agent logs `name=value` fields; Kubernetes' structured logs name theirs in lowerCamelCase (kubernetes/
+    # community contributors/devel/sig-instrumentation/migration-to-structured-logging.md). Every field it can log:
+    # the keyword names of each log() call, and the keys it adds to a field mapping.
+    import ast
+
+    source = (PROJECT_DIR / "components" / "registry_credentials" / "node" / "agent.py").read_text()
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "log":
+            names.update(k.arg for k in node.keywords if k.arg)
+        if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "fields":
+            if isinstance(node.slice, ast.Constant):
+                names.add(node.slice.value)
+    assert {"owner", "keptAs", "kubeletRoot", "skippedHandEdited"} <= names
+    assert not {n for n in names if not CAMEL.fullmatch(n)}
