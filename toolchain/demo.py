@@ -94,7 +94,7 @@ def main(argv: Any = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="regcreds-demo-") as scratch:
         plane = ControlPlane(Path(scratch) / "control-plane", Path(args.bin))
-        print(f"starting a local control plane (etcd, kube-apiserver, kube-controller-manager) on 127.0.0.1 ...")
+        print("starting a local control plane (etcd, kube-apiserver, kube-controller-manager) on 127.0.0.1 ...")
         plane.start()
         try:
             if node_bootstrap_on(config):

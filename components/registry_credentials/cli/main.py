@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..checks.values import shown
-from ..credentials.dockerconfig import credential_label
 from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack, read_file
+from ..credentials.dockerconfig import credential_label
 from ..errors import ConfigError
 from ..verify.cli import add_parser as add_verify_parser
 
