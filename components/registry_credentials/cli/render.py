@@ -262,6 +262,7 @@ def run_stack(config: StackConfig, engine: Optional[Engine] = None, preview: boo
 
 MARKER = ".registry-credentials-render"
 """Lists the files render wrote into an --out directory; kubectl apply -f DIR skips it (not .yaml/.yml/.json)."""
+# Unchanged since the command was `python -m registry_credentials` only: directories written then are still ours.
 _MARKER_HEADER = "# written by `python -m registry_credentials render`; the files below are its own\n"
 _OWN_NAME = re.compile(r"[0-9]+-[a-z0-9_.-]+\.(yaml|json)")
 

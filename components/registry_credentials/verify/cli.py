@@ -1,4 +1,4 @@
-"""`python -m registry_credentials verify`: check credentials against registries; exit 0, 1 rejected, 3 unreachable."""
+"""`registry-credentials verify`: check credentials against registries; exit 0, 1 rejected, 3 unreachable."""
 
 import argparse
 import json
