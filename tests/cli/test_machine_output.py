@@ -110,8 +110,8 @@ def test_render_out_writes_json_files_and_replaces_its_own_yaml_ones(tmp_path):
     json_files = sorted(p.name for p in out.glob("*.json"))
     assert not list(out.glob("*.yaml"))  # its own earlier files, in the other format, are gone
     assert [Path(n).stem for n in json_files] == [Path(n).stem for n in yaml_files]
-    for name in json_files:
-        assert json.loads((out / name).read_text())["apiVersion"] == "v1"
+    kinds = sorted(json.loads((out / name).read_text())["kind"] for name in json_files)
+    assert kinds == ["Secret", "ServiceAccount"]  # each file one object, as kubectl apply -f DIR reads them
 
 
 def test_render_refuses_an_unknown_output_format():
