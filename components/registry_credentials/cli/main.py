@@ -214,9 +214,9 @@ def _add_render(commands: Any) -> None:
     render_cmd = commands.add_parser(
         "render",
         help="print or write the manifests `pulumi up` would apply, offline (secrets shown as [secret])",
-        description="Run the stack program offline under Pulumi's mocks, as a first `pulumi preview` would, and print "
-        "the manifests it declares: first a plan on stderr (each object, the method it serves, what is off and "
-        "why), then the manifests on stdout.",
+        description="Run the stack program offline under Pulumi's mocks, as a first `pulumi preview` would, and\n"
+        "print what it declares: first a plan on stderr (each object, the method it serves, what is off\n"
+        "and why), then the manifests on stdout.",
         epilog=RENDER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render_cmd.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
