@@ -198,7 +198,7 @@ def test_bad_rotation_settings_fail_with_one_message_and_register_nothing(change
 
 @pytest.mark.parametrize("config, message", [
     ({**ROTATING, "previousPasswords": {}}, "previousPasswords.harbor: the password of registry 'harbor' is not set; "
-     "run pulumi config set --secret --path --type string 'previousPasswords.harbor' '<old password>'"),
+     "run pulumi config set --stack test --secret --path --type string 'previousPasswords.harbor' '<old password>'"),
     ({**ROTATING, "previousPasswords": {"harbor": NEW}, "registries": [
         {**HARBOR, "previous": {"until": "2026-12-20"}}, ROTATING["registries"][1]]},
      f"{L}.previous: is the same credential as the current one"),

@@ -11,7 +11,8 @@ from registry_credentials.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "components" / "registry_credentials"
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md")),
+         *sorted((ROOT / "examples").glob("*/README.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 CODE = re.compile(r"`([^`\s]+)`")
 # Top-level folders of the repository and of the package: a backticked path starting with one must exist.
@@ -45,7 +46,7 @@ def test_the_readme_is_short_and_opens_with_a_table_of_contents():
     assert {slug(h) for h in re.findall(r"^## (.+)$", readme.read_text(), re.M)} == set(listed)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_every_link_resolves(page):
     for path, anchor in links(page):
         target = (page.parent / path).resolve() if path else page
@@ -54,7 +55,7 @@ def test_every_link_resolves(page):
             assert anchor in anchors(target), f"{page.name}: no heading #{anchor} in {target.name}"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_every_file_named_is_in_the_repository(page):
     for token in CODE.findall(page.read_text()):
         path = token.split(":")[0].rstrip(".,")
@@ -64,12 +65,16 @@ def test_every_file_named_is_in_the_repository(page):
 
 
 def commands() -> Iterator[Tuple[str, List[str]]]:
+    """Every documented run of the command (`registry-credentials ...`, `python -m registry_credentials ...`) and of
+    a script (`bash scripts/...`), as (page, words after the command)."""
     for page in PAGES:
         for block in re.findall(r"```(?:bash|sh)\n(.*?)```", page.read_text(), re.S):
             for line in block.splitlines():
                 command = line.split(" #")[0].split("&&")[0].strip()
-                if "registry_credentials" in command:
-                    words = shlex.split(command.split("|")[-1])
+                words = shlex.split(command.split("|")[-1]) if command else []
+                if words and Path(words[0]).name == "registry-credentials":
+                    yield page.name, words[1:]
+                elif "-m" in words and "registry_credentials" in words:
                     yield page.name, words[words.index("registry_credentials") + 1:]
                 elif command.startswith("bash "):
                     yield page.name, shlex.split(command)

@@ -1,10 +1,12 @@
-"""The seed scenarios (examples/seed) render through the real program: every method reaches its pod."""
+"""The Python examples run through the real program under the mock runtime: the seed scenarios (examples/seed),
+where every method reaches its pod, and the cluster stack (examples/python)."""
 
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
 
 from registry_credentials.cli import render
+from registry_credentials.cli.mockrun import Run
 from registry_credentials.config.stack_files import load_stack
 from support.platform_model import Platform
 from support.records import validate_strict
@@ -79,3 +81,48 @@ def test_preview_warns_only_about_the_workload_whose_image_no_key_covers(seed_ru
     uncovered = [w for w in seed_run.warnings if "would pull it anonymously" in w]
     assert len(uncovered) == 1
     assert uncovered[0].startswith("CronJob defaults/report: image ghcr.io/example/report:2.1")
+
+
+CLUSTER_STACK = """\
+encryptionsalt: v1:FakeSalt==:v1:FakeNonce:FakeTag==
+config:
+  shop-cluster:harborServer: harbor.example.com
+  shop-cluster:harborUsername: robot$shop+puller
+  shop-cluster:harborPassword:
+    secure: AAABAFakeCipherTextNeverDecrypted
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster_stack(tmp_path_factory) -> Tuple[Run, Platform]:
+    """examples/python (the cluster stack) with the config its README sets: its first preview, and the platform
+    model after `pulumi up`."""
+    directory = tmp_path_factory.mktemp("cluster")
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (directory / name).write_text((PROJECT_DIR / "examples" / "python" / name).read_text())
+    (directory / "Pulumi.dev.yaml").write_text(CLUSTER_STACK)
+    platform = Platform(materialize_missing=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REGISTRY_CREDENTIALS_VERIFY", "off")  # harbor.example.com is no registry: stay on loopback
+        first = render.run_stack(load_stack(directory, "dev"), platform)
+        render.run_stack(load_stack(directory, "dev"), platform, preview=False)
+    return first, platform
+
+
+def test_cluster_stack_example_creates_its_namespaces_and_both_apps_can_pull(cluster_stack):
+    first, platform = cluster_stack
+    bodies = {(m.body["kind"], m.body["metadata"].get("namespace", ""), m.body["metadata"]["name"]): m.body
+              for m in render.manifests(first.records)}
+    assert {("Namespace", "", "storefront"), ("Namespace", "", "payments")} <= set(bodies)
+    payments = bodies[("Deployment", "payments", "payments-api")]["spec"]["template"]["spec"]
+    assert payments["serviceAccountName"] == "payments-api"  # taken from the component's output
+    assert "serviceAccountName" not in bodies[("Deployment", "storefront", "storefront")]["spec"]["template"]["spec"]
+    cluster = platform.cluster
+    assert cluster.get(("ServiceAccount", "storefront", "default")).body()["imagePullSecrets"] == [
+        {"name": "harbor-pull"}]
+    assert cluster.get(("ServiceAccount", "payments", "payments-api")).body()["imagePullSecrets"] == [
+        {"name": "harbor-pull"}]
+    for obj in cluster.objects.values():
+        validate_strict(obj.body(managed_fields=False))
+    assert first.outputs["pullSecrets"] == {"storefront": "harbor-pull", "payments": "harbor-pull"}
+    assert not [w for w in first.warnings if "anonymously" in w]  # the image check: both covered

@@ -2,7 +2,8 @@
 
 Starts etcd, kube-apiserver and kube-controller-manager on 127.0.0.1 (and two kwok nodes when the stack turns node
 bootstrap on), creates the namespaces the stack expects to exist, sets demo passwords it makes itself (never
-printed), runs `pulumi up`, prints what the API server then holds grouped by method, and tears everything down.
+printed), runs `pulumi up`, prints what the API server then holds as the offline render prints its plan (each
+object and the method it serves, what is off and why, the outputs), and tears everything down.
 """
 
 import argparse
@@ -15,6 +16,8 @@ from typing import Any, Dict, List, Mapping
 
 from ruamel.yaml import YAML
 
+from registry_credentials.cli import plan_summary
+from registry_credentials.cli.plan_summary import Seen
 from toolchain.controlplane import ControlPlane
 from toolchain.engine import REPO, Engine, run
 
@@ -48,39 +51,36 @@ def node_bootstrap_on(config: Mapping[str, Any]) -> bool:
     return str(node.get("enabled", False)).lower() == "true"
 
 
-def summary(plane: ControlPlane, outputs: Mapping[str, Any], config: Mapping[str, Any]) -> List[str]:
-    """What the API server holds, by method; registry keys and names only, never a credential."""
-    lines = []
-    secrets_found = plane.get(f"/api/v1/secrets?labelSelector={PART_OF}")["items"]
-    lines.append(f"Pull Secrets (kubernetes.io/dockerconfigjson, as kubectl renders them): {len(secrets_found)}")
-    for item in secrets_found:
-        lines.append(f"  {item['metadata']['namespace']}/{item['metadata']['name']}")
-    daemonsets = plane.get(f"/apis/apps/v1/daemonsets?labelSelector={PART_OF}")["items"]
-    if daemonsets:
-        for ds in daemonsets:
-            status = ds.get("status", {})
-            lines.append(f"Method 1, node level: DaemonSet {ds['metadata']['namespace']}/{ds['metadata']['name']}, "
-                         f"{status.get('numberReady', 0)}/{status.get('desiredNumberScheduled', 0)} agents ready "
-                         "(kwok's fake nodes: scheduled and admitted, nothing runs)")
-    else:
-        lines.append("Method 1, node level: off in this stack (nodeBootstrap.enabled is not true)")
-    accounts = plane.get("/api/v1/serviceaccounts")["items"]
-    ours = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in secrets_found}
-    named = [a for a in accounts if a["metadata"]["name"] != "default"
-             and "registry-credentials" == (a["metadata"].get("labels") or {}).get("app.kubernetes.io/part-of")]
-    patched = [a for a in accounts if a["metadata"]["name"] == "default"
+def cluster_objects(plane: ControlPlane) -> List[Seen]:
+    """What `pulumi up` left in the API server that is ours, in apply order, as the plan summary reads it."""
+    found: List[Seen] = []
+    kinds = [("Namespace", "/api/v1/namespaces"), ("Secret", "/api/v1/secrets"),
+             ("ConfigMap", "/api/v1/configmaps"), ("ServiceAccount", "/api/v1/serviceaccounts"),
+             ("DaemonSet", "/apis/apps/v1/daemonsets")]
+    for kind, path in kinds:
+        for item in plane.get(f"{path}?labelSelector={PART_OF}")["items"]:
+            meta = item["metadata"]
+            found.append(Seen(kind, meta.get("namespace", ""), meta["name"], ours=True, patch=False, body=item))
+    ours = {(s.namespace, s.name) for s in found if s.kind == "Secret"}
+    # The `default` ServiceAccounts carry no label of ours: method 3 patches them, so they list one of our Secrets.
+    patched = [a for a in plane.get("/api/v1/serviceaccounts")["items"] if a["metadata"]["name"] == "default"
                and any((a["metadata"]["namespace"], e["name"]) in ours for e in a.get("imagePullSecrets") or [])]
-    lines.append(f"Method 2, named ServiceAccounts: {len(named) or 'none configured'}")
-    for account in named:
-        lines.append(f"  {account['metadata']['namespace']}/{account['metadata']['name']}")
-    lines.append(f"Method 3, namespace defaults: {len(patched)} `default` ServiceAccounts list the Secret")
-    for account in patched:
-        names = ", ".join(e["name"] for e in account.get("imagePullSecrets") or [])
-        lines.append(f"  {account['metadata']['namespace']}/default: imagePullSecrets [{names}]")
-    refs = outputs.get("imagePullSecrets")
-    lines.append("Method 4, pod level: the `imagePullSecrets` stack output, ready for pod specs and the transform:")
-    for namespace, value in sorted(((refs.value if refs else None) or {}).items()):
-        lines.append(f"  {namespace}: {value}")
+    at = max((i for i, s in enumerate(found) if s.kind == "ServiceAccount"), default=len(found) - 1) + 1
+    found[at:at] = [Seen("ServiceAccount", a["metadata"]["namespace"], "default", ours=True, patch=True, body=a)
+                    for a in sorted(patched, key=lambda a: a["metadata"]["namespace"])]
+    return found
+
+
+def summary(plane: ControlPlane, stack: str, outputs: Mapping[str, Any]) -> List[str]:
+    """The plan summary of what the API server holds (as the offline render prints it), then the agents' state."""
+    shown = {key: "[secret]" if value.secret else value.value for key, value in outputs.items()}
+    objects = cluster_objects(plane)
+    lines = plan_summary.summary(f"pulumi up --stack {stack} created (read back from the API server)", objects, shown)
+    for ds in (s for s in objects if s.kind == "DaemonSet"):
+        status = ds.body.get("status", {})
+        lines.append(f"node agents of {ds.namespace}/{ds.name}: {status.get('numberReady', 0)}/"
+                     f"{status.get('desiredNumberScheduled', 0)} ready (kwok's fake nodes: scheduled and admitted, "
+                     "nothing runs)")
     return lines
 
 
@@ -94,7 +94,7 @@ def main(argv: Any = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="regcreds-demo-") as scratch:
         plane = ControlPlane(Path(scratch) / "control-plane", Path(args.bin))
-        print(f"starting a local control plane (etcd, kube-apiserver, kube-controller-manager) on 127.0.0.1 ...")
+        print("starting a local control plane (etcd, kube-apiserver, kube-controller-manager) on 127.0.0.1 ...")
         plane.start()
         try:
             if node_bootstrap_on(config):
@@ -108,8 +108,8 @@ def main(argv: Any = None) -> int:
             stack = project.stack(args.stack, secrets=demo)
             print(f"pulumi up --stack {args.stack} (the real CLI, pulumi-kubernetes and API server) ...")
             run(project, "up", stack)
-            print(f"\nCreated by `pulumi up --stack {args.stack}`:")
-            for line in summary(plane, stack.outputs(), config):
+            print()
+            for line in summary(plane, args.stack, stack.outputs()):
                 print(line)
             print("\npulumi destroy ...")
             run(project, "destroy", stack)

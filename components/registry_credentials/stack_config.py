@@ -23,6 +23,7 @@ class PulumiValues:
 
     def __init__(self, config: pulumi.Config) -> None:
         self.project = config.name
+        self.stack_name = pulumi.get_stack()
 
     def raw(self, key: str) -> Optional[str]:
         """The value's text, or None when unset."""

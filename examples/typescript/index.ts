@@ -1,4 +1,5 @@
-// Run `pulumi package add ../../provider` first: it generates the "@pulumi/registry-credentials" SDK.
+// The same component and workload as ../yaml/Pulumi.yaml. `pulumi package add ../../provider` generates the
+// "@pulumi/registry-credentials" SDK this imports (README.md: the steps).
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as registryCredentials from "@pulumi/registry-credentials";
@@ -18,6 +19,7 @@ const credentials = new registryCredentials.RegistryCredentials("credentials", {
         { name: "legacy", defaultServiceAccount: true, foreignPullSecrets: "keep" },
     ],
     secretName: "harbor-pull",
+    nodeBootstrap: { enabled: false },
 });
 
 // Method 4 (pod level) without the Python-only transform: put the output into the pod spec.

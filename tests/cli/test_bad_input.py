@@ -5,11 +5,16 @@ The CLIs run as real processes; every run is also checked for tracebacks and "Ex
 
 import json
 import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
+from typing import List, Tuple
 
 import pytest
 import yaml
 
+from registry_credentials.cli.main import build_parser
 from support.cli import project, run_cli, stack_text
 from support.stack import PROJECT_DIR
 
@@ -275,7 +280,7 @@ def test_explain_json_report_for_ci():
     nginx, quay, bad = report["images"]
     assert nginx == {"image": "nginx:1.27", "valid": True, "repository": "docker.io/library/nginx", "covered": True,
                      "pod": [{"key": "https://index.docker.io/v1/", "dockerHubFallback": True,
-                              "about": "registry dockerhub, user example-ci"}], "node": []}
+                              "registry": "registries[1] (docker.io)", "username": "example-ci"}], "node": []}
     assert quay["covered"] is False and quay["pod"] == []
     assert bad["valid"] is False and "invalid reference format" in bad["error"]
 
@@ -287,19 +292,61 @@ def test_explain_never_prints_a_control_character_from_its_arguments():
     assert all(line.isprintable() for line in result.stdout.splitlines())
 
 
-def test_version_and_help():
+def test_version_is_the_installed_distributions():
     from importlib import metadata
 
     version = run_cli("--version")
-    assert version.returncode == 0 and version.stdout.strip().endswith(metadata.version("registry-credentials"))
-    for argv in (["--help"], ["render", "--help"], ["explain", "--help"]):
-        shown = run_cli(*argv)
-        assert shown.returncode == 0
-        for line in ("exit codes:", "  1   explain: an image would be pulled anonymously",
-                     "  2   usage or configuration error", "  3   explain: an image is not a valid image reference",
-                     "examples:", "python -m registry_credentials render --stack dev"):
-            assert line in shown.stdout, (argv, shown.stdout)
-    assert "--json" in run_cli("explain", "--help").stdout
+    assert version.returncode == 0
+    assert version.stdout.strip() == f"registry-credentials {metadata.version('registry-credentials')}"
+
+
+AGENT = Path(__file__).resolve().parents[2] / "components" / "registry_credentials" / "node" / "agent.py"
+# (command, the exit codes its --help must list, a piece of the example for each common task)
+HELP = [
+    ([], [0, 1, 2, 3, 70], ["render --stack dev", "explain --stack dev", "verify --server"]),
+    (["render"], [0, 2, 70], ["render --stack dev", "-o json", "--out ", "--project-dir "]),
+    (["explain"], [0, 1, 2, 3, 70], ["explain --stack dev", "--json", "--node-file ", "--key "]),
+    (["verify"], [0, 1, 2, 3, 70], ["--password-stdin", "--config-json -", "--json", "--ca-file "]),
+    (["agent"], [0, 1, 2, 3, 4, 70], ["--interval 60", "--once"]),
+]
+
+
+def help_sections(text: str) -> Tuple[List[int], List[str]]:
+    """The codes listed under `exit codes:` and the commands under `examples:` (continued lines joined)."""
+    codes, examples, section = [], [], None
+    for line in text.replace("\\\n", " ").splitlines():
+        if line.rstrip(":") in ("exit codes", "examples"):
+            section = line.rstrip(":")
+        elif not line.strip():
+            section = None
+        elif section == "exit codes":
+            codes.append(int(line.split()[0]))
+        elif section == "examples":
+            command = line.split("  #")[0].strip()
+            if command and not command.startswith("#"):  # a comment line introduces the example below it
+                examples.append(command)
+    return codes, examples
+
+
+@pytest.mark.parametrize("command, codes, tasks", HELP, ids=[" ".join(h[0]) or "top" for h in HELP])
+def test_every_help_lists_its_exit_codes_and_an_example_per_common_task(command, codes, tasks):
+    if command == ["agent"]:
+        shown = subprocess.run([sys.executable, str(AGENT), "--help"], capture_output=True, text=True, timeout=60)
+    else:
+        shown = run_cli(*command, "--help")
+    assert shown.returncode == 0, shown.stderr
+    listed, examples = help_sections(shown.stdout)
+    assert listed == codes
+    for task in tasks:
+        assert any(task in example for example in examples), (task, examples)
+    for example in examples:  # each example is a command line the parser takes
+        words = shlex.split(example.split("| ")[-1])
+        if command == ["agent"]:
+            assert words[:2] == ["python3", "node_agent.py"], example
+            continue
+        assert words[0] == "registry-credentials", example
+        build_parser().parse_args(words[1:])
+    assert codes == sorted(set(codes))
 
 
 def test_a_closed_pipe_ends_quietly():

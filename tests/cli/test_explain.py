@@ -23,10 +23,12 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 # (image, lines expected in explain's output for the dev stack)
 DEV_STACK = [
     ("nginx:1.27", ["nginx:1.27 -> docker.io/library/nginx",
-                    "pod Secret: https://index.docker.io/v1/ (Docker Hub fallback) [registry dockerhub, user example-ci]"]),
+                    "pod Secret: https://index.docker.io/v1/ (Docker Hub fallback) [registries[1] (docker.io) user "
+                    "'example-ci']"]),
     ("example/app@sha256:" + "a" * 64, ["-> docker.io/example/app", "pod Secret: https://index.docker.io/v1/"]),
     ("harbor.dev.example.com/team/app:1.0", ["-> harbor.dev.example.com/team/app",
-                                             "pod Secret: harbor.dev.example.com [registry harbor"]),
+                                             "pod Secret: harbor.dev.example.com [registries[0] "
+                                             "(harbor.dev.example.com) user 'robot$dev+puller']"]),
 ]
 
 

@@ -98,3 +98,12 @@ def test_unknown_stack_lists_the_stacks():
     result = render("--stack", "nope")
     assert result.returncode == 2
     assert "stacks here: dev, prod" in result.stderr
+
+
+def test_a_stack_that_manages_nothing_says_so_and_what_to_add(tmp_path):
+    from support.cli import project, run_cli, stack_text
+
+    result = run_cli("render", "--stack", "t", cwd=project(tmp_path, stack_text(namespaces=False)))
+    assert result.returncode == 0 and result.stdout == ""
+    assert "warning: nothing to manage: no namespace is listed or selected and `nodeBootstrap` is off" in result.stderr
+    assert "would apply (offline render; nothing was sent to a cluster): 0 objects" in result.stderr

@@ -36,7 +36,7 @@ def test_secret_name_from_config():
 
 BAD_CONFIG = [
     ({"registries": []}, "registry-credentials:registries: set a list"),
-    ({**GOOD, "passwords": {}}, "pulumi config set --secret --path --type string 'passwords.harbor'"),
+    ({**GOOD, "passwords": {}}, "pulumi config set --stack test --secret --path --type string 'passwords.harbor'"),
     ({**GOOD, "passwords": {"harbor": 7}}, "passwords.harbor: was stored as a number, not text"),
     ({**GOOD, "passwords": {"harbor": True}}, "passwords.harbor: was stored as a boolean, not text"),
     ({**GOOD, "passwords": {"harbor": PASSWORD, "quay": "x"}}, "passwords.quay: no registry has this name"),
@@ -132,4 +132,58 @@ def test_a_setting_stored_as_a_secret_is_refused_as_the_password_is_the_only_sec
     assert str(raised.value) == (
         f"{PROJECT}:{key}: is stored as a secret, but only the passwords are kept secret (servers, usernames and "
         "namespaces appear in preview messages and resource names); set it as plain config, and each password with "
-        "pulumi config set --secret --path --type string 'passwords.NAME' '<password>'")
+        "pulumi config set --stack test --secret --path --type string 'passwords.NAME' '<password>'")
+
+
+# (settings, whether the run manages something in the cluster)
+MANAGES = [
+    ({"namespaces": []}, False),
+    ({"namespaces": [], "nodeBootstrap": {"enabled": False}}, False),
+    ({"namespaces": ["apps"]}, True),
+    ({"namespaces": [], "nodeBootstrap": {"enabled": True}}, True),
+]
+
+
+@pytest.mark.parametrize("settings, manages", MANAGES, ids=[str(m[0]) for m in MANAGES])
+def test_a_stack_that_manages_nothing_warns_at_preview_and_says_what_to_add(settings, manages):
+    result = run_stack_program({**GOOD, **settings})
+    idle = [w for w in result.warnings if w.startswith("nothing to manage")]
+    assert bool(idle) != manages, result.warnings
+    if idle:
+        (warning,) = idle
+        # Spelled as the stack file spells the settings, with what to add for each method.
+        assert "List a namespace in `namespaces` (e.g. name: apps) for methods 2-4" in warning
+        assert "set `nodeBootstrap.enabled` to true for method 1" in warning
+
+
+def test_the_python_api_is_told_in_its_own_spelling():
+    from registry_credentials import RegistryCredentials
+    from registry_credentials.cli.mockrun import run_program
+
+    registries = [{"server": "harbor.example.com", "username": "robot", "password": PASSWORD}]
+    result = run_program(lambda: RegistryCredentials("rc", {"registries": registries}))
+    (warning,) = [w for w in result.warnings if w.startswith("nothing to manage")]
+    assert "`node_bootstrap.enabled`" in warning and PASSWORD not in warning
+    assert result.of_type("kubernetes:core/v1:Secret") == []
+
+
+# (settings, whether `passwords` is secret, a line the message must hold, a line it must not)
+MESSAGES = [
+    # A typo's "allowed" list is what stack config may hold: `name`, never `password` (refused in registries).
+    ({**GOOD, "registries": [{"name": "harbor", "server": "h.io", "usrname": "u"}]}, True,
+     "usrname: unknown setting (did you mean 'username'?); allowed: caFile, email, expires, insecure, name, "
+     "previous, server, username, verify", "password, "),
+    # The stack file is named, not `Pulumi.<stack>.yaml`.
+    ({**GOOD, "registries": []}, True, "in the stack file Pulumi.test.yaml", "<stack>"),
+    # Every suggested command names the stack it is for.
+    (GOOD, False, "Remove it (pulumi config rm --stack test passwords) and set each password with pulumi config "
+     "set --stack test --secret", "pulumi config rm passwords"),
+]
+
+
+@pytest.mark.parametrize("values, secret, present, absent", MESSAGES, ids=["typo", "stack-file", "config-rm"])
+def test_messages_say_exactly_what_to_do(values, secret, present, absent):
+    with pytest.raises(ConfigError) as raised:
+        run_stack_program(values, secret=secret)
+    message = str(raised.value)
+    assert present in message and absent not in message

@@ -2,15 +2,21 @@
 
 import base64
 import json
+import os
+import re
+import shlex
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from pulumi import automation as auto
 from ruamel.yaml import YAML
 
+from support.dist import SOURCES, WHEELHOUSE, clean_env
 from toolchain.controlplane import ControlPlane
-from toolchain.engine import REPO, Engine, Project, run
+from toolchain.engine import PASSPHRASE, REPO, Engine, Project, run
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 DEV_PASSWORDS = {"harbor": "Dev-harbor-S3cret!", "dockerhub": "dckr_pat_dev-t0ken"}
@@ -156,3 +162,69 @@ def assert_no_leak(texts: Iterable[str], credentials: Iterable[tuple]) -> None:
 def stack_file(name: str) -> Path:
     """A stack file of this repository."""
     return REPO / "stacks" / f"Pulumi.{name}.yaml"
+
+
+def checkout(destination: Path, *extra: str) -> Path:
+    """A copy of this repository as a user's clone holds it, limited to what a build reads and `extra` paths."""
+    destination.mkdir(parents=True)
+    for name in (*SOURCES, *extra):
+        source = REPO / name
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "venv"))
+        else:
+            shutil.copy2(source, target)
+    return destination
+
+
+def user_shell(engine: Engine, home: Path) -> Dict[str, str]:
+    """A user's shell: the toolchain's pulumi and a python3 of the suite's version first on PATH, kubectl pointed at
+    the control plane, a home of its own (`pulumi login --local` keeps state there), no prompts, nothing downloaded:
+    pip installs from the wheelhouse alone, and the CLI finds its plugins on PATH."""
+    tools = home / ".tools"
+    tools.mkdir(parents=True)
+    (tools / "python3").symlink_to(getattr(sys, "_base_executable", sys.executable))
+    return clean_env(
+        PATH=os.pathsep.join([str(engine.bin_dir), str(tools), os.environ.get("PATH", "")]),
+        HOME=str(home),
+        KUBECONFIG=str(engine.kubeconfig),
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(WHEELHOUSE),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,  # what `pulumi stack init` would ask for
+        PULUMI_SKIP_CONFIRMATIONS="true",  # `pulumi up` proceeds as a user's "yes" would (operations/up.go)
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        REGISTRY_CREDENTIALS_VERIFY="off",  # the example registries are not real hosts
+    )
+
+
+def readme_blocks(readme: Path) -> List[str]:
+    """The bash blocks of a README, in order: the exact steps it tells a user to run."""
+    return re.findall(r"```bash\n(.*?)```", readme.read_text(), re.S)
+
+
+def run_block(block: str, cwd: Path, env: Mapping[str, str], placeholders: Mapping[str, str],
+              timeout: float = 1200) -> str:
+    """Run a README block as pasted into bash (stopping at the first failure), each `'<...>'` filled in."""
+    assert set(re.findall(r"'<[^>]+>'", block)) == set(placeholders), block
+    for placeholder, value in placeholders.items():
+        block = block.replace(placeholder, shlex.quote(value))
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=cwd, env=dict(env), capture_output=True,
+                            text=True, timeout=timeout)
+    printed = result.stdout + result.stderr
+    assert result.returncode == 0, printed[-4000:]
+    return printed
+
+
+def shell(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> str:
+    """One more command in the same shell (what the test checks after a README's steps); its stdout."""
+    result = subprocess.run(list(command), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return result.stdout
+
+
+def local_state(home: Path) -> str:
+    """Everything `pulumi login --local` keeps under a home: checkpoints, backups, history (secrets encrypted)."""
+    return "\n".join(f.read_text(errors="replace") for f in sorted((home / ".pulumi").rglob("*.json*")) if f.is_file())

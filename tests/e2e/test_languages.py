@@ -1,23 +1,31 @@
-"""The plugin from another language, for real: `pulumi package add ./provider` and `pulumi up` of examples/yaml.
+"""The plugin from another language, for real: examples/yaml's README steps word for word, in a user's shell.
 
-The CLI installs the plugin's dependencies into provider/venv (InstallDependencies: `python -m venv`, then pip
-install of requirements.txt, which is the repository itself), runs it for its schema (RunPlugin), and writes the
-`packages:` entry; the YAML host then constructs the component through the plugin. The objects it creates are
-compared with those of the same configuration deployed by the Python stack program.
+They include `pulumi package add ../../provider` with the real CLI: it installs the plugin's dependencies into
+provider/venv (InstallDependencies: `python -m venv`, then pip install of requirements.txt, which is the clone
+itself), runs it for its schema (RunPlugin), and writes the `packages:` entry; the YAML host then constructs the
+component through the plugin. The objects it creates are compared with those of the same configuration deployed
+by the Python stack program.
 """
 
 import base64
+import json
 import re
-import shutil
-import subprocess
 
-from e2e.scenario import dockerconfig, pull_secrets, repo_stack
+from e2e.scenario import (
+    checkout,
+    dockerconfig,
+    local_state,
+    pull_secrets,
+    readme_blocks,
+    repo_stack,
+    run_block,
+    shell,
+    user_shell,
+)
 from toolchain.controlplane import ControlPlane
-from toolchain.engine import REPO, Engine, run
+from toolchain.engine import REPO, Engine
 
 PASSWORD = "Yaml-harbor-S3cret!"
-# What the package needs to install from a path: its pyproject, sources and the plugin directory.
-PACKAGE_FILES = ("pyproject.toml", "README.md", "components", "provider")
 
 
 def objects(control_plane):
@@ -35,34 +43,23 @@ def objects(control_plane):
 
 def test_yaml_program_adds_the_plugin_and_creates_what_the_python_stack_creates(engine, control_plane, tmp_path):
     control_plane.add_nodes(1)  # the example's Deployment must become ready
-    for namespace in ("apps", "legacy"):
-        control_plane.create_namespace(namespace)
-    source = tmp_path / "yaml-source"
-    source.mkdir()
-    checkout = source / "repo"
-    checkout.mkdir()
-    for entry in PACKAGE_FILES:
-        (shutil.copytree if (REPO / entry).is_dir() else shutil.copy2)(REPO / entry, checkout / entry)
-    for leftover in checkout.rglob("*.egg-info"):
-        shutil.rmtree(leftover)
-    manifest = (REPO / "examples" / "yaml" / "Pulumi.yaml").read_text()
+    clone = checkout(tmp_path / "clone", "provider", "examples/yaml")
+    example = clone / "examples" / "yaml"
+    manifest = example / "Pulumi.yaml"
     # Start from the program without its packages entry: `pulumi package add` must write it.
-    (source / "Pulumi.yaml").write_text(re.sub(r"(?m)^packages:\n(  .*\n)+", "", manifest))
-    project = engine.project(source, "yaml", files=("Pulumi.yaml", "repo"))
-
-    added = subprocess.run(["pulumi", "package", "add", "./repo/provider"], cwd=project.directory,
-                           env=project.env, capture_output=True, text=True, timeout=600)
-    assert added.returncode == 0, added.stdout[-2000:] + added.stderr[-2000:]
-    assert "registry-credentials: ./repo/provider" in (project.directory / "Pulumi.yaml").read_text()
-
-    stack = project.stack("dev", secrets={"harborPassword": PASSWORD})
-    run(project, "up", stack)
+    manifest.write_text(re.sub(r"(?m)^packages:\n(  .*\n)+", "", manifest.read_text()))
+    home = tmp_path / "home"
+    env = user_shell(engine, home)
+    setup, teardown = readme_blocks(REPO / "examples" / "yaml" / "README.md")
+    printed = run_block(setup, clone, env, {"'<the registry password>'": PASSWORD})
+    assert "registry-credentials: ../../provider" in manifest.read_text()
     from_yaml = objects(control_plane)
-    run(project, "preview", stack, expect_no_changes=True)
-    outputs = stack.outputs()
-    assert outputs["secretNames"].value == {"apps": "harbor-pull", "legacy": "harbor-pull"}
-    assert outputs["dockerconfigjson"].secret
-    run(project, "destroy", stack)
+    printed += shell(["pulumi", "preview", "--expect-no-changes"], example, env)
+    outputs = json.loads(shell(["pulumi", "stack", "output", "--json"], example, env))
+    assert outputs["secretNames"] == {"apps": "harbor-pull", "legacy": "harbor-pull"}
+    assert outputs["dockerconfigjson"] == "[secret]"  # a secret output: shown only with --show-secrets
+    state = local_state(home)
+    printed += run_block(teardown, example, env, {})
 
     # The Python stack runs on a control plane of its own: the example keeps `legacy`'s foreign entries, so its
     # patch is retained on destroy and its annotations stay owned by the YAML stack's field manager.
@@ -76,8 +73,7 @@ def test_yaml_program_adds_the_plugin_and_creates_what_the_python_stack_creates(
     assert from_yaml["web"] == [{"name": "harbor-pull"}]
     assert from_yaml == from_python
     assert from_yaml["secrets"]["apps"]["auths"]["harbor.example.com"]["password"] == PASSWORD
-    state = "\n".join(p.read_text(errors="replace") for p in (tmp_path / "yaml.state").rglob("*.json"))
-    assert PASSWORD not in project.printed() + state
+    assert PASSWORD not in printed + state
     assert base64.b64encode(f"ci-bot:{PASSWORD}".encode()).decode() not in state
 
 

@@ -237,7 +237,7 @@ def test_hand_edited_entry_is_not_silently_overwritten(root: Path, volume: Secre
 
     agent.wait_for_log(f"hand-edited key={REG}")
     volume.publish(source(reg=ROTATED))
-    agent.wait_for_log(f"skipped_hand_edited={REG}", times=3)
+    agent.wait_for_log(f"skippedHandEdited={REG}", times=3)
     assert auths(root)[REG] == HAND_EDITED
 
     assert agent.terminate() == 0

@@ -186,7 +186,7 @@ def test_corrupt_or_wrong_shape_state_is_kept_aside_and_rebuilt(root: Path, volu
     assert result.returncode == 0, result.stderr
     (kept,) = kept_aside(root, STATE)
     assert kept.read_bytes() == raw
-    assert f"state-corrupt file={STATE} kept_as={kept.name}" in result.stderr
+    assert f"state-corrupt file={STATE} keptAs={kept.name}" in result.stderr
     assert auths(root) == {"foreign.example": FOREIGN, REG: OURS}
     assert list(read_json(root / STATE)["agents"]) == ["pod-a"]
     assert_log_lines_are_ours(result.stderr)
@@ -220,7 +220,7 @@ def test_config_that_parses_but_is_not_an_object_is_kept_aside(root: Path, volum
     assert result.returncode == 0, result.stderr
     (kept,) = kept_aside(root, "config.json")
     assert kept.read_bytes() == original
-    assert f"config-corrupt file=config.json kept_as={kept.name}" in result.stderr
+    assert f"config-corrupt file=config.json keptAs={kept.name}" in result.stderr
     assert auths(root) == {REG: OURS}
 
 

@@ -221,7 +221,7 @@ def test_a_looping_agent_outlives_an_odd_hand_edit_and_keeps_its_lease(root: Pat
     (root / "config.json").write_bytes(edited)
 
     agent.wait_for_log(f"hand-edited key={REG}")
-    agent.wait_for_log(f"skipped_hand_edited={REG}", times=3)
+    agent.wait_for_log(f"skippedHandEdited={REG}", times=3)
 
     assert agent.process.poll() is None, agent.log()[-2000:]
     assert (root / "config.json").read_bytes() == edited  # left as edited, byte for byte

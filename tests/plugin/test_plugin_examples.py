@@ -125,3 +125,24 @@ def test_provider_directory_is_what_the_python_language_host_runs_and_installs()
     pyproject = (project / "pyproject.toml").read_text()
     assert re.search(r'^name = "registry-credentials"$', pyproject, re.M)
     assert (project / "components" / "registry_credentials" / "plugin" / "provider.py").is_file()
+
+
+def test_typescript_example_declares_the_component_the_yaml_example_runs():
+    # The YAML example runs on the real engine (tests/e2e/test_languages.py); the TypeScript one cannot run here.
+    # Both give the same properties, the password as an expression of each language.
+    (yaml_inputs,) = [r["properties"] for r in yaml_program()["resources"].values() if r["type"] == TOKEN]
+    typescript = typescript_args((ROOT / "examples" / "typescript" / "index.ts").read_text())
+    assert yaml_inputs["registries"][0].pop("password") == "${harborPassword}"
+    assert typescript["registries"][0].pop("password") == "<expr>"
+    assert typescript == yaml_inputs
+
+
+def test_example_projects_hold_what_their_runtimes_read():
+    typescript = ROOT / "examples" / "typescript"
+    assert json.loads((typescript / "tsconfig.json").read_text())["files"] == ["index.ts"]
+    assert json.loads((typescript / "package.json").read_text())["main"] == "index.ts"
+    python = ROOT / "examples" / "python"
+    requirements = (python / "requirements.txt").read_text().split("\n")
+    # The package from the built wheel in dist/, not an editable checkout.
+    assert "--find-links ../../dist" in requirements and "registry-credentials" in requirements
+    assert not [line for line in requirements if line.startswith("-e")]

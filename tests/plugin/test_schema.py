@@ -8,7 +8,8 @@ from registry_credentials import TYPE_TOKEN, RegistryCredentials
 
 
 def schema() -> dict:
-    provider = ComponentProvider([RegistryCredentials], "registry-credentials", None, "0.1.0")
+    # Any version: the analyzer only reports it.
+    provider = ComponentProvider([RegistryCredentials], "registry-credentials", None, "0.0.0-test")
     return json.loads(provider.schema) if isinstance(provider.schema, str) else provider.schema
 
 
@@ -32,7 +33,7 @@ def test_counts_are_plain_and_the_password_is_an_input():
 def test_constrained_strings_are_enums_and_secrets_are_marked():
     from registry_credentials.plugin.provider import RegistryCredentialsProvider
 
-    served = json.loads(RegistryCredentialsProvider("0.1.0").schema)
+    served = json.loads(RegistryCredentialsProvider("0.0.0-test").schema)
     types = served["types"]
     namespace = types["registry-credentials:index:NamespaceArgs"]["properties"]
     assert namespace["foreignPullSecrets"]["$ref"] == "#/types/registry-credentials:index:ForeignPullSecrets"
@@ -40,7 +41,9 @@ def test_constrained_strings_are_enums_and_secrets_are_marked():
     assert [e["value"] for e in types["registry-credentials:index:VerifyMode"]["enum"]] == ["warn", "fail", "off"]
     assert types["registry-credentials:index:RegistryArgs"]["properties"]["password"]["secret"] is True
     assert served["resources"][TYPE_TOKEN]["properties"]["dockerconfigjson"]["secret"] is True
-    for field in ("description", "repository", "publisher", "displayName"):
+    for field in ("description", "publisher", "displayName"):
         assert served[field], field
+    # The project has no public home yet, so pyproject.toml has no [project.urls] and the schema advertises none.
+    assert "repository" not in served and "homepage" not in served
     assert {"kind/component", "category/infrastructure"} <= set(served["keywords"])
 

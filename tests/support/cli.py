@@ -1,4 +1,4 @@
-"""Run `python -m registry_credentials` as a real process, in a throwaway copy of the project when asked."""
+"""Run `python -m registry_credentials` (the `registry-credentials` command) as a process, in a project copy."""
 
 import os
 import shutil
@@ -14,11 +14,12 @@ NAMESPACES = "  registry-credentials:namespaces: [apps]\n"
 NOISE = ("Traceback", "Exception ignored")
 
 
-def run_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
-    """The CLI with a clean environment (no PULUMI_* settings leak in from the caller)."""
+def run_cli(*args: str, cwd: Path = PROJECT_DIR, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+    """The CLI with a clean environment (no PULUMI_* settings leak in from the caller), `stdin` as its input."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "REGISTRY_CREDENTIALS_"))}
     result = subprocess.run([sys.executable, "-m", "registry_credentials", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+                            capture_output=True, text=True, timeout=120,
+                            **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}))
     for noise in NOISE:
         assert noise not in result.stderr, result.stderr
     return result

@@ -61,7 +61,7 @@ def test_json_output(tls_token_registry):
     result = run_cli(*server_args(tls_token_registry, "--json"), stdin=PASSWORD)
     assert result.returncode == 0
     document = json.loads(result.stdout)
-    assert document["exit_code"] == 0 and "stack" not in document
+    assert document["exitCode"] == 0 and "stack" not in document
     (entry,) = document["results"]
     assert {k: entry[k] for k in ("registry", "key", "username", "outcome")} == {
         "registry": f"registries[0] ({tls_token_registry.host})", "key": tls_token_registry.host,

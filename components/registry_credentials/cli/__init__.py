@@ -1,1 +1,1 @@
-"""Command line: `python -m registry_credentials render|explain|verify`, and the offline render behind it."""
+"""Command line: `registry-credentials render|explain|verify` (or `python -m registry_credentials`), the offline render."""

@@ -1,4 +1,4 @@
-"""Command line: `python -m registry_credentials render|explain|verify ...`."""
+"""Command line: `registry-credentials render|explain|verify ...` (also `python -m registry_credentials`)."""
 
 import argparse
 import json
@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ..checks.files import read_file
 from ..checks.values import shown
 from ..config.stack_files import PLACEHOLDER, StackConfig, check_project_dir, find_project_dir, load_stack
+from ..credentials.dockerconfig import credential_label
 from ..credentials.servers import userinfo
 from ..errors import ConfigError
 from ..verify.cli import add_parser as add_verify_parser
@@ -27,20 +28,49 @@ EXIT_INTERNAL = 70
 MAX_NODE_FILE_BYTES = 16 * 1024 * 1024
 """Largest --node-file read (the kubelet reads config.json whole; this only bounds explain's memory)."""
 
+FORMATS = ("yaml", "json")
+"""`render -o`: YAML (a multi-document stream, or a .yaml file per object) or JSON (one `v1 List`, or a .json file
+per object), as `kubectl get -o yaml|json` prints them."""
+PROG = "registry-credentials"
+"""The console command (pyproject.toml [project.scripts]); `python -m registry_credentials` runs the same."""
+INTERNAL = (f"  {EXIT_INTERNAL}  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the "
+            "traceback)\n")
+USAGE = f"  {EXIT_USAGE}   usage or configuration error (a bad flag, file, directory or stack setting)\n"
 EXIT_CODES = f"""\
 exit codes:
   {EXIT_OK}   success (explain: every image would be pulled with a configured credential; verify: accepted)
   {EXIT_ANONYMOUS}   explain: an image would be pulled anonymously; verify: a registry rejected the credentials
-  {EXIT_USAGE}   usage or configuration error (bad flag, file, directory or stack setting)
+{USAGE}\
   {EXIT_INVALID_IMAGE}   explain: an image is not a valid image reference; verify: a registry was unreachable
-  {EXIT_INTERNAL}  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the traceback)
-"""
-EXAMPLES = """\
+{INTERNAL}"""
+EXAMPLES = f"""\
 examples:
-  python -m registry_credentials render --stack dev
-  python -m registry_credentials render --stack prod --out build/manifests   # to review; `pulumi up` applies
-  python -m registry_credentials explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0
-  python -m registry_credentials explain --json --key harbor.example.com --node-file /var/lib/kubelet/config.json nginx
+  {PROG} render --stack dev                       # what `pulumi up --stack dev` would apply, offline
+  {PROG} explain --stack dev nginx:1.27           # which credential the kubelet would use for an image
+  printf %s "$PASSWORD" | {PROG} verify --server harbor.example.com --username robot --password-stdin
+"""
+RENDER_HELP = f"""\
+exit codes:
+  {EXIT_OK}   success: the manifests were printed or written
+{USAGE}{INTERNAL}
+examples:
+  {PROG} render --stack dev                       # a plan on stderr, the manifests as YAML on stdout
+  {PROG} render --stack dev -o json               # the manifests as one JSON List (kind: List)
+  {PROG} render --stack prod --out build/prod     # one file per object, to review; `pulumi up` applies
+  {PROG} render --stack dev --project-dir examples/seed   # another Pulumi project's stack
+"""
+EXPLAIN_HELP = f"""\
+exit codes:
+  {EXIT_OK}   every image would be pulled with a configured credential
+  {EXIT_ANONYMOUS}   an image would be pulled anonymously
+{USAGE}\
+  {EXIT_INVALID_IMAGE}   an image is not a valid image reference (takes precedence over {EXIT_ANONYMOUS})
+{INTERNAL}
+examples:
+  {PROG} explain --stack dev nginx:1.27 harbor.dev.example.com/team/app:1.0   # keys from a stack's config
+  {PROG} explain --json --stack prod harbor.example.com/team/app:1.0          # one JSON report, for CI
+  {PROG} explain --node-file /var/lib/kubelet/config.json nginx               # what a node's file holds
+  {PROG} explain --key harbor.example.com --key docker.io nginx               # keys as written, no stack
 """
 
 
@@ -51,7 +81,7 @@ def _stack(args: argparse.Namespace) -> StackConfig:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from . import render  # Pulumi is imported only for the commands that run the program
+    from . import plan_summary, render  # Pulumi is imported only for the commands that run the program
 
     config = _stack(args)
     out = render.check_out_dir(Path(args.out)) if args.out else None
@@ -69,17 +99,25 @@ def _render(args: argparse.Namespace) -> int:
     for key in config.unset_secrets:
         print(f"note: {key} is not set yet; rendered as {PLACEHOLDER}", file=sys.stderr)
     found = render.manifests(run.records)
+    outputs = {k: (PLACEHOLDER if k in run.secret_outputs else v) for k, v in run.outputs.items()}
+    # The plan first, on stderr (a terminal shows it before the manifests; a pipe gets the manifests alone).
+    title = f"pulumi up --stack {config.stack} would apply (offline render; nothing was sent to a cluster)"
+    for line in plan_summary.summary(title, [m.seen() for m in found], outputs):
+        print(line, file=sys.stderr)
     if out is not None:
         try:
-            written = render.write(found, out)
+            written = render.write(found, out, args.output)
         except OSError as err:
             raise ConfigError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+        print(f"wrote {len(written)} files into {out}:", file=sys.stderr)
         for path in written:
-            print(path, file=sys.stderr)
-    else:
-        sys.stdout.write(render.as_stream(found))
-    outputs = {k: (PLACEHOLDER if k in run.secret_outputs else v) for k, v in run.outputs.items()}
-    print(f"outputs: {json.dumps(outputs, sort_keys=True)}", file=sys.stderr)
+            print(f"  {path}", file=sys.stderr)
+        return EXIT_OK
+    if found:
+        print(f"the {len(found)} manifests follow as {args.output.upper()} on stdout; --out DIR writes one file each",
+              file=sys.stderr)
+    sys.stderr.flush()
+    sys.stdout.write(render.as_stream(found, args.output))  # none: nothing as YAML, an empty List as JSON
     return EXIT_OK
 
 
@@ -95,7 +133,6 @@ def _stack_sources(args: argparse.Namespace) -> Tuple[List[Source], Source, List
     config = _stack(args)
     # The program's own reader and checks, without the passwords: explain never needs them.
     plan = read_plan(FileValues(config), require_passwords=False)
-    names = [r.get("name") for r in (json.loads(config.values[config.full_key("registries")]))]
     registries = plan.registries
     secret = plan.secret_name or "registry-credentials"
     main: Source = ([], {})
@@ -103,13 +140,14 @@ def _stack_sources(args: argparse.Namespace) -> Tuple[List[Source], Source, List
     node: Source = ([], {})
     dates = []
     for position, entry in enumerate(registries.entries):
-        about: Dict[str, Any] = {"about": f"registry {names[entry.index]}, user {entry.username}"}
+        # Named as verify and preview messages name a registry (Entry.label), in both text and JSON.
+        about: Dict[str, Any] = {"registry": entry.label(), "username": entry.username}
         if entry.expires:
             about["expires"] = entry.expires.isoformat()
         # Which Secret a credential is in matters once there are two of them.
         _add(main, entry.key, {**about, "secret": secret} if registries.rotating else about)
         _add(node, entry.key, about)
-        dated: Dict[str, Any] = {"registry": names[entry.index], "key": entry.key, "username": entry.username}
+        dated: Dict[str, Any] = {"registry": entry.label(), "key": entry.key, "username": entry.username}
         if entry.expires and registries.today:
             dated.update(expires=entry.expires.isoformat(), daysLeft=(entry.expires - registries.today).days)
         outgoing = registries.previous_of(position)
@@ -118,7 +156,7 @@ def _stack_sources(args: argparse.Namespace) -> Tuple[List[Source], Source, List
                                  "live": outgoing.live}
         dates.append(dated)
         if outgoing is not None and outgoing.live:
-            about = {"about": f"registry {names[entry.index]}, user {outgoing.username}", "previous": True,
+            about = {"registry": entry.label(), "username": outgoing.username, "previous": True,
                      "until": outgoing.until.isoformat()}
             _add(previous, entry.key, {**about, "secret": previous_name(secret)})
             _add(node, alternate_key(entry.key), about)
@@ -218,7 +256,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _credential_note(found: Dict[str, Any], tried: List[Dict[str, Any]]) -> str:
     """What explain says after a key: the Docker Hub fallback, whose credential it is, and the order it is tried in."""
     note = " (Docker Hub fallback)" if found["dockerHubFallback"] else ""
-    detail = f" [{found['about']}]" if "about" in found else ""
+    detail = f" [{credential_label(found['registry'], found['username'])}]" if "registry" in found else ""
     if "secret" in found:
         detail += f" in Secret {found['secret']}"
     if found.get("expires"):
@@ -233,14 +271,14 @@ def _credential_note(found: Dict[str, Any], tried: List[Dict[str, Any]]) -> str:
 
 def _dates_line(dated: Dict[str, Any]) -> str:
     """One line per registry of the stack: when its credential expires, and its rotation window."""
-    parts = [f"registry {dated['registry']} (user {dated['username']})"]
+    parts = [credential_label(dated["registry"], dated["username"])]
     if "expires" in dated:
         days = dated["daysLeft"]
         parts.append(f"expires {dated['expires']} ({'expired' if days < 0 else f'in {days} days'})")
     previous = dated.get("previous")
     if previous:
         state = "live" if previous["live"] else "ended: the next run drops it"
-        parts.append(f"previous user {previous['username']} kept until {previous['until']} ({state})")
+        parts.append(f"previous user {previous['username']!r} kept until {previous['until']} ({state})")
     return "dates: " + "; ".join(parts)
 
 
@@ -269,17 +307,20 @@ def _add_render(commands: Any) -> None:
     render_cmd = commands.add_parser(
         "render",
         help="print or write the manifests `pulumi up` would apply, offline (secrets shown as [secret])",
-        description="Run the stack program offline under Pulumi's mocks and print the manifests it declares, for "
-        "review: `pulumi up` applies them. A manifest holding [secret] or [unknown until up], or patching an "
-        "existing object, is marked (apiVersion *.render-only.registry-credentials.pulumi.com) so that no API "
-        "server takes it.",
-        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the stack program offline under Pulumi's mocks, as a first `pulumi preview` would, and\n"
+        "print what it declares, for review: first a plan on stderr (each object, the method it serves, what\n"
+        "is off and why), then the manifests on stdout. `pulumi up` applies them: a manifest holding [secret] or\n"
+        "[unknown until up], or patching an existing object, is marked (apiVersion\n"
+        "*.render-only.registry-credentials.pulumi.com) so that no API server takes it.",
+        epilog=RENDER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render_cmd.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
     render_cmd.add_argument(
         "--out", metavar="DIR",
         help="write one file per manifest into DIR (new, empty, or one render wrote before) instead of stdout",
     )
+    render_cmd.add_argument("-o", "--output", choices=FORMATS, default="yaml",
+                            help="yaml (default: a multi-document stream) or json (one v1 List)")
     render_cmd.add_argument("--project-dir", help="the Pulumi project (default: nearest Pulumi.yaml upwards)")
     render_cmd.set_defaults(func=_render)
 
@@ -289,7 +330,7 @@ def _add_explain(commands: Any) -> None:
         "explain",
         help="say which credentials the kubelet would use for each image; exit 1 if any would pull anonymously",
         description="Replay the kubelet's credential lookup for each image.",
-        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXPLAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explain_cmd.add_argument("images", nargs="+", metavar="IMAGE", help="image as written in a pod spec")
     explain_cmd.add_argument("--stack", help="take the keys from this stack's config (passwords are not needed)")
@@ -308,14 +349,27 @@ COMMANDS: List[Callable[[Any], None]] = [_add_render, _add_explain, add_verify_p
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all subcommands."""
     parser = argparse.ArgumentParser(
-        prog="python -m registry_credentials", description=__doc__,
-        epilog=EXIT_CODES + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=PROG, description=__doc__,
+        epilog=EXIT_CODES + "\n" + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(commands)
     return parser
+
+
+def entry() -> None:
+    """The console command `registry-credentials` (and `python -m registry_credentials`): run, flush, exit."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    # Skip interpreter teardown: Pulumi's mock runtime leaves event loops in worker threads whose __del__ prints
+    # "Exception ignored ..." at exit. Everything is flushed; there is nothing else to clean up.
+    os._exit(code)
 
 
 def _quiet_exit(code: int) -> int:

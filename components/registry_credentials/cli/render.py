@@ -16,10 +16,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.representer import SafeRepresenter
 from ruamel.yaml.resolver import BaseResolver, implicit_resolvers
 
+from ..component import TYPE_TOKEN
 from ..config.stack_files import PLACEHOLDER, SECRET_OBJECTS, StackConfig, object_value, registry_names
 from ..errors import ConfigError
 from .mockrun import Record, Run
 from .offline_preview import Engine, FirstPreview, run_on
+from .plan_summary import Seen
 
 _TOP_KEYS = ("apiVersion", "kind", "metadata")
 # Registration order is asynchronous; sort into the order an apply needs (namespaces first, workloads last).
@@ -73,34 +75,59 @@ class Manifest:
     typ: str
     logical_name: str
     body: Dict[str, Any]
+    ours: bool = False
+    """A child of a RegistryCredentials component, rather than an object of the rest of the program."""
 
     @property
     def is_patch(self) -> bool:
         """True for pulumi-kubernetes `*Patch` resources (server-side apply patches of existing objects)."""
         return self.typ.endswith("Patch")
 
-    def filename(self, index: int, width: int = 2) -> str:
+    def filename(self, index: int, width: int = 2, output: str = "yaml") -> str:
         """A stable file name; the zero-padded index keeps `ls` (and `kubectl apply -f DIR`) in apply order."""
         meta = self.body.get("metadata") or {}
         parts = [self.body.get("kind", "object"), meta.get("namespace") or "", meta.get("name") or self.logical_name]
         stem = "-".join(str(p) for p in parts if p)
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).lower().lstrip(".")[:200]
-        return f"{index:0{width}d}-{stem}{'-patch' if self.is_patch else ''}.yaml"
+        return f"{index:0{width}d}-{stem}{'-patch' if self.is_patch else ''}.{output}"
+
+    def ordered(self) -> Dict[str, Any]:
+        """The body with apiVersion, kind, metadata first and every other mapping sorted.
+
+        The wire's maps have no order, so insertion order differs run to run, and the bytes must not.
+        """
+        body = {k: _sorted(self.body[k]) for k in _TOP_KEYS if k in self.body}
+        body.update({k: _sorted(self.body[k]) for k in sorted(self.body) if k not in body})
+        if self.not_applyable() and isinstance(body.get("apiVersion"), str):
+            body["apiVersion"] = render_only(body["apiVersion"])  # so that no API server takes it
+        return body
 
     def to_yaml(self) -> str:
         """The manifest as YAML, with a comment saying which Pulumi resource sends it; a manifest that is not safe to
         `kubectl apply` carries RENDER_ONLY (see not_applyable) and says why."""
         note = " (server-side apply patch of an existing object)" if self.is_patch else ""
-        # apiVersion, kind, metadata first; every other mapping sorted: the wire's maps have no order, so
-        # insertion order differs run to run, and the bytes must not.
-        body = {k: _sorted(self.body[k]) for k in _TOP_KEYS if k in self.body}
-        body.update({k: _sorted(self.body[k]) for k in sorted(self.body) if k not in body})
         header = f"# {self.typ} {self.logical_name}{note}\n"
         reason = self.not_applyable()
-        if reason and isinstance(body.get("apiVersion"), str):
-            header += f"# NOT FOR kubectl apply: {reason}; `pulumi up` applies it, as apiVersion {body['apiVersion']}\n"
-            body["apiVersion"] = render_only(body["apiVersion"])
-        return header + _dump(body)
+        if reason and isinstance(self.body.get("apiVersion"), str):
+            header += (f"# NOT FOR kubectl apply: {reason}; `pulumi up` applies it, as apiVersion "
+                       f"{self.body['apiVersion']}\n")
+        return header + _dump(self.ordered())
+
+    def to_json(self) -> str:
+        """The manifest as JSON (two-space indent, as kubectl prints it); JSON has no comments, so only its
+        RENDER_ONLY apiVersion says when it is not safe to apply."""
+        return json.dumps(self.ordered(), indent=2, ensure_ascii=True) + "\n"
+
+    def text(self, output: str) -> str:
+        """The manifest as `output` (yaml or json) says."""
+        return self.to_json() if output == "json" else self.to_yaml()
+
+    def seen(self) -> Seen:
+        """The manifest as the plan summary reads it."""
+        meta = self.body.get("metadata") or {}
+        return Seen(kind=str(self.body.get("kind", "")), namespace=str(meta.get("namespace") or ""),
+                    name=str(meta.get("name") or self.logical_name), ours=self.ours, patch=self.is_patch,
+                    body=self.body)
 
     def not_applyable(self) -> Optional[str]:
         """Why `kubectl apply` of this manifest would do harm, or None when it would create what `pulumi up` does."""
@@ -190,7 +217,9 @@ def manifests(records: List[Record]) -> List[Manifest]:
         ordered = {k: body[k] for k in _TOP_KEYS if k in body}
         ordered.update({k: v for k, v in body.items() if k not in ordered})
         key = record.urn or f"#{index}"
-        found[key] = Manifest(record.typ, record.name, ordered)
+        # A child's URN type is its parent's type, `$`, then its own (pulumi resource/urn.go).
+        ours = f"{TYPE_TOKEN}$" in (record.urn or "")
+        found[key] = Manifest(record.typ, record.name, ordered, ours)
         depends[key] = _closure(record.dependencies, direct)
     return _topological(found, depends)
 
@@ -278,8 +307,9 @@ def run_stack(config: StackConfig, engine: Optional[Engine] = None, preview: boo
 
 MARKER = ".registry-credentials-render"
 """Lists the files render wrote into an --out directory; kubectl apply -f DIR skips it (not .yaml/.yml/.json)."""
+# Unchanged since the command was `python -m registry_credentials` only: directories written then are still ours.
 _MARKER_HEADER = "# written by `python -m registry_credentials render`; the files below are its own\n"
-_OWN_NAME = re.compile(r"[0-9]+-[a-z0-9_.-]+\.yaml")
+_OWN_NAME = re.compile(r"[0-9]+-[a-z0-9_.-]+\.(yaml|json)")
 
 
 def check_out_dir(out: Path) -> Path:
@@ -329,8 +359,8 @@ def _write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
         raise
 
 
-def write(found: List[Manifest], out: Path) -> List[Path]:
-    """Write one file per manifest into `out`, replacing only render's own earlier output there.
+def write(found: List[Manifest], out: Path, output: str = "yaml") -> List[Path]:
+    """Write one file per manifest into `out` (as yaml or json), replacing only render's own earlier output there.
 
     `out` must be new, empty, or marked by an earlier render (MARKER lists the files it wrote). Files render did
     not write are never overwritten or deleted; its own stale files are removed. Created 0700, files 0600, as the
@@ -339,7 +369,7 @@ def write(found: List[Manifest], out: Path) -> List[Path]:
     owned = _owned(out)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     width = max(2, len(str(max(len(found) - 1, 0))))
-    names = [manifest.filename(index, width) for index, manifest in enumerate(found)]
+    names = [manifest.filename(index, width, output) for index, manifest in enumerate(found)]
     for name in names:
         path = out / name
         if name not in owned and (path.exists() or path.is_symlink()):
@@ -354,7 +384,7 @@ def write(found: List[Manifest], out: Path) -> List[Path]:
     paths = []
     for name, manifest in zip(names, found):
         path = out / name
-        _write_atomic(path, manifest.to_yaml())
+        _write_atomic(path, manifest.text(output))
         paths.append(path)
     for stale in sorted(set(owned) - set(names)):
         (out / stale).unlink(missing_ok=True)
@@ -362,6 +392,10 @@ def write(found: List[Manifest], out: Path) -> List[Path]:
     return paths
 
 
-def as_stream(found: List[Manifest]) -> str:
-    """All manifests as one multi-document YAML stream."""
+def as_stream(found: List[Manifest], output: str = "yaml") -> str:
+    """All manifests as one multi-document YAML stream, or as one JSON `v1 List` (what `kubectl get -o json` prints
+    for several objects, and `kubectl apply -f` reads)."""
+    if output == "json":
+        items = [m.ordered() for m in found]
+        return json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2, ensure_ascii=True) + "\n"
     return "---\n".join(m.to_yaml() for m in found)

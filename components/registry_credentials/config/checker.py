@@ -113,6 +113,8 @@ def check(
     else:
         date_warnings += date_problems
     problems.raise_all()
+    manages = namespaces or (node is not None and node.enabled) or selected is not None
+    notes = () if manages else (idle_warning(source),)
     return Plan(
         registries=registries,
         checks=MappingProxyType(checks),
@@ -124,6 +126,19 @@ def check(
         never_verified=frozenset(never_verified),
         expiry=expiry,
         date_warnings=tuple(date_warnings),
+        notes=notes,
+    )
+
+
+def idle_warning(source: Source) -> str:
+    """What preview and render say when a configuration manages nothing in the cluster, and what to add."""
+    namespaces, node = source.name("namespaces"), source.name("node_bootstrap")
+    selected = source.name("selected_namespaces")
+    return (
+        f"nothing to manage: no namespace is listed or selected and `{node}` is off, so this creates no pull Secret "
+        "and changes nothing in the cluster (only the dockerconfigjson output is set). List a namespace in "
+        f"`{namespaces}` (e.g. name: apps) for methods 2-4 (or select namespaces by label with `{selected}`), or set "
+        f"`{node}.enabled` to true for method 1"
     )
 
 

@@ -32,11 +32,14 @@ class Plan:
     expiry: ExpirySettings = ExpirySettings()
     date_warnings: Tuple[str, ...] = ()
     """Credentials that expire soon (or have expired, with `expired_credentials: warn`)."""
+    notes: Tuple[str, ...] = ()
+    """Warnings about the configuration as a whole (one that manages nothing)."""
 
     @property
     def warnings(self) -> Tuple[str, ...]:
         """Preview warnings about the settings themselves."""
-        return (*self.registries.warnings, *(self.node.warnings if self.node else ()), *self.date_warnings)
+        return (*self.registries.warnings, *(self.node.warnings if self.node else ()), *self.date_warnings,
+                *self.notes)
 
     @property
     def node_enabled(self) -> Optional[NodeBootstrap]:

@@ -27,6 +27,7 @@ class ConfigValues(Protocol):
     """Stack config as the engine hands it to a program: full `project:key` names, text values."""
 
     project: str
+    stack_name: str
 
     def raw(self, key: str) -> Optional[str]:
         """The value's text, or None when unset."""
@@ -48,6 +49,11 @@ class FileValues:
     def project(self) -> str:
         """The project's name: the namespace of its own keys."""
         return self.stack.project
+
+    @property
+    def stack_name(self) -> str:
+        """The stack's name."""
+        return self.stack.stack
 
     def raw(self, key: str) -> Optional[str]:
         """The value's text, or None when unset."""
@@ -78,7 +84,7 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
     problems.add(*(
         f"{prefix}{key}: is stored as a secret, but only the passwords are kept secret (servers, usernames and "
         "namespaces appear in preview messages and resource names); set it as plain config, and each password "
-        f"with {password_command('NAME')}" for key in hidden
+        f"with {password_command('NAME', stack=values.stack_name)}" for key in hidden
     ))
     values = _Without(values, hidden)
     raw = _object(values, "registries")
@@ -87,10 +93,11 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
         raw = []
     elif not isinstance(raw, list) or not raw:
         problems.add(
-            f"{prefix}registries: set a list of registries in stacks/Pulumi.<stack>.yaml, e.g. "
+            f"{prefix}registries: set a list of registries in the stack file Pulumi.{values.stack_name}.yaml, e.g. "
             "[{name: harbor, server: harbor.example.com, username: robot-puller}]"
         )
         raw, reported = [], [*reported, "registries"]
+    stack = values.stack_name
     passwords = _load_passwords(values, problems) if require_passwords else {}
     previous_passwords = _load_passwords(values, problems, "previousPasswords") if require_passwords else {}
     registries: List[Any] = []
@@ -98,10 +105,11 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
     rotating: List[str] = []
     placeholders = []
     for index, item in enumerate(raw):
-        registry = _registry(index, item, problems, names)
+        registry = _registry(index, item, problems, names, stack)
         name = registry["name"] if registry is not None else None
         if registry is not None and require_passwords:
-            registry["password"] = problems.check(f"passwords.{name}", check_password, passwords.get(name), name)
+            registry["password"] = problems.check(f"passwords.{name}", check_password, passwords.get(name), name,
+                                                  "passwords", stack)
             if registry["password"] == PLACEHOLDER:
                 placeholders.append(index)  # the offline render could not decrypt it: never checked
         if registry is not None and isinstance(registry.get("previous"), dict):
@@ -109,7 +117,7 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
             if require_passwords:
                 registry["previous"] = {**registry["previous"], "password": problems.check(
                     f"previousPasswords.{name}", check_password, previous_passwords.get(name), name,
-                    "previousPasswords")}
+                    "previousPasswords", stack)}
                 if registry["previous"]["password"] == PLACEHOLDER and index not in placeholders:
                     placeholders.append(index)
         if registry is None and isinstance(item, dict):
@@ -120,8 +128,8 @@ def read_plan(values: ConfigValues, require_passwords: bool = True) -> Plan:
         problems.add(f"passwords.{shown_key(unknown)}: no registry has this name; names are {', '.join(names)}")
     for unknown in sorted(set(previous_passwords) - set(rotating) if "registries" not in hidden else (), key=str):
         why = "this registry has no `previous`" if unknown in written else "no registry has this name"
-        problems.add(f"previousPasswords.{shown_key(unknown)}: {why}; remove it (pulumi config rm --path "
-                     f"'previousPasswords.{shown_key(unknown)}') or add the registry's previous: {{until: ...}}")
+        problems.add(f"previousPasswords.{shown_key(unknown)}: {why}; remove it (pulumi config rm --stack {stack} "
+                     f"--path 'previousPasswords.{shown_key(unknown)}') or add the registry's previous: {{until: ...}}")
     document = {
         "registries": registries,
         "namespaces": _namespaces(_object(values, "namespaces")),
@@ -150,6 +158,11 @@ class _Without:
         """The project's name."""
         return self.values.project
 
+    @property
+    def stack_name(self) -> str:
+        """The stack's name."""
+        return self.values.stack_name
+
     def raw(self, key: str) -> Optional[str]:
         """The value's text, or None when unset or left out."""
         return None if key in self.keys_unset else self.values.raw(key)
@@ -176,8 +189,9 @@ def _object(values: ConfigValues, key: str) -> Any:
 def _load_passwords(values: ConfigValues, problems: Problems, name: str = "passwords") -> Dict[str, Any]:
     """One of SECRET_OBJECTS: registry name -> password, refused when it is not stored as a secret."""
     key = f"{values.project}:{name}"
+    stack = values.stack_name
     passwords = _object(values, name) or {}
-    command = password_command("NAME", name)
+    command = password_command("NAME", name, stack)
     if not isinstance(passwords, dict):
         problems.add(f"{key}: must be an object of registry name -> password, set with {command}")
         return {}
@@ -185,13 +199,13 @@ def _load_passwords(values: ConfigValues, problems: Problems, name: str = "passw
         problems.conceal(password)
     if passwords and not values.is_secret(name):
         problems.add(
-            f"{key}: is stored in plain text. Remove it (pulumi config rm {name}) and set each password "
-            f"with {command}"
+            f"{key}: is stored in plain text. Remove it (pulumi config rm --stack {stack} {name}) and set each "
+            f"password with {command}"
         )
     return passwords
 
 
-def _registry(index: int, item: Any, problems: Problems, names: List[str]) -> Optional[Dict[str, Any]]:
+def _registry(index: int, item: Any, problems: Problems, names: List[str], stack: str) -> Optional[Dict[str, Any]]:
     """A stack registry's own checks (its name, no password in it): a copy to fill in, or None."""
     where = f"registries[{index}]"
     if not isinstance(item, dict):
@@ -200,13 +214,13 @@ def _registry(index: int, item: Any, problems: Problems, names: List[str]) -> Op
     if "password" in item:
         problems.add(
             f"{where}.password: never put a password in registries (it would be stored in plain text); "
-            f"remove it and run {password_command(name or 'NAME')}"
+            f"remove it and run {password_command(name or 'NAME', stack=stack)}"
         )
     previous = item.get("previous")
     if isinstance(previous, dict) and "password" in previous:
         problems.add(
             f"{where}.previous.password: never put a password in registries (it would be stored in plain text); "
-            f"remove it and run {password_command(name or 'NAME', 'previousPasswords')}"
+            f"remove it and run {password_command(name or 'NAME', 'previousPasswords', stack)}"
         )
     if name is None:
         return None

@@ -184,8 +184,8 @@ def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: A
     if isinstance(value, dict) and value and not any(_is_secure(v) for v in value.values()):
         # Same refusal as the program's; the render must not make them secret on the program's behalf.
         raise ConfigError(
-            f"{path}: {key}: is stored in plain text. Remove it (pulumi config rm {key}) and set each "
-            f"password with {password_command('NAME', key)}"
+            f"{path}: {key}: is stored in plain text. Remove it (pulumi config rm --stack {result.stack} {key}) and "
+            f"set each password with {password_command('NAME', key, result.stack)}"
         )
     if isinstance(value, dict) and any(_is_secure(v) for v in value.values()):
         for entry, leaf in value.items():
@@ -194,8 +194,8 @@ def _passwords(path: Path, result: StackConfig, config: Dict[Any, Any], value: A
                 raise ConfigError(
                     f"{path}: {key}.{name}: is stored in plain text next to secret ones (Pulumi then hands "
                     "the program the whole object as a secret, so only the file shows it); remove it with "
-                    f"`pulumi config rm --path '{key}.{name}'` and set it with "
-                    f"`{password_command(name, key)}`"
+                    f"`pulumi config rm --stack {result.stack} --path '{key}.{name}'` and set it with "
+                    f"`{password_command(name, key, result.stack)}`"
                 )
     return value
 

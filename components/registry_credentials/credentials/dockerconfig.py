@@ -36,6 +36,11 @@ def _is_valid_server(server: object) -> bool:
     return True
 
 
+def credential_label(label: str, username: str) -> str:
+    """How command output names one credential: its registry's label and its user, never the password."""
+    return f"{label} user {username!r}"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One checked registry: its position, the server as written, the `auths` key, and plain identity."""

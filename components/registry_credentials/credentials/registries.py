@@ -33,11 +33,13 @@ _TOKEN_USERNAMES = (
 _PLAIN = (str, bytes, bool, int, float, list, tuple, dict)
 
 
-def password_command(name: str, key: str = "passwords") -> str:
-    """The exact command that stores a registry's password (in `key`) as a stack config secret."""
+def password_command(name: str, key: str = "passwords", stack: Optional[str] = None) -> str:
+    """The exact command that stores a registry's password (in `key`) as a stack config secret (of `stack`, when
+    known)."""
     # --type string: under --path, Pulumi turns "true", "false" and digits into booleans and numbers.
     what = "<old password>" if key != "passwords" else "<password>"
-    return f"pulumi config set --secret --path --type string '{key}.{name}' '{what}'"
+    where = f"--stack {stack} " if stack else ""
+    return f"pulumi config set {where}--secret --path --type string '{key}.{name}' '{what}'"
 
 
 def is_known(password: Any) -> bool:
@@ -46,11 +48,11 @@ def is_known(password: Any) -> bool:
 
 
 def check_password(field_name: str, password: Any, registry_name: Optional[str] = None,
-                   key: str = "passwords") -> str:
+                   key: str = "passwords", stack: Optional[str] = None) -> str:
     """A password: text, not empty and not only whitespace. `registry_name`: it comes from the stack config secret
-    object `key` (`passwords`, or `previousPasswords` for the credential being rotated out)."""
+    object `key` (`passwords`, or `previousPasswords` for the credential being rotated out) of `stack`."""
     if registry_name is not None:
-        command = password_command(registry_name, key)
+        command = password_command(registry_name, key, stack)
         if isinstance(password, (bool, int, float)):
             raise ConfigError(
                 f"{field_name}: was stored as a {'boolean' if isinstance(password, bool) else 'number'}, not text "
@@ -154,7 +156,10 @@ def check_registries(
         items = []
     elif not items and not reported:
         collect.add("registries: at least one registry is required, e.g. [{server: harbor.example.com, ...}]")
-    allowed = [source.name(s) for s in (*REGISTRY_SETTINGS, *more_settings)]
+    # Stack config names each registry and keeps its password in the secret `passwords` object (its reader refuses a
+    # password here), so what it is told it may write is `name`, never `password`.
+    own = [s for s in (*REGISTRY_SETTINGS, *more_settings) if not (source.named_passwords and s == "password")]
+    allowed = [source.name(s) for s in own] + (["name"] if source.named_passwords else [])
     seen: dict = {}
     for index, item in enumerate(items):
         checked = _check_one(index, item, collect, source, allowed, now)
@@ -214,7 +219,8 @@ def _check_one(
     normalized = problems.check(f"{where}.server", _check_server, server_text, label)
     # `name` names the password in stack config, and the Python API has always let it through; token fields are
     # accepted so that the message below can say what to use instead, but they are not advertised.
-    settings = {k: v for k, v in item.items() if k not in ("name", *TOKEN_FIELDS)}
+    told = ("name", "password") if source.named_passwords else ("name",)  # the reader reports a stack password
+    settings = {k: v for k, v in item.items() if k not in (*told, *TOKEN_FIELDS)}
     problems.check(label, check_known, settings, allowed)
     tokens = [name for name in TOKEN_FIELDS if item.get(name)]
     username, password = item.get("username"), item.get("password")

@@ -77,9 +77,10 @@ Policies:
   (config.go ``ReadDockerConfigFile``), so creating ``config.json`` shadows a ``.dockercfg`` there: the agent
   logs a warning when it does.
 
-Logs: one line per action on stderr (UTC time, level, action, key names). Never a credential. A value
-with whitespace, quotes, ``=``, control or non-ASCII characters is written as a JSON string, so a key
-with a newline cannot forge a log line.
+Logs: one line per action on stderr (UTC time, level, action, then ``name=value`` fields named in lowerCamelCase,
+as Kubernetes' structured logs name theirs: kubernetes/community contributors/devel/sig-instrumentation/
+migration-to-structured-logging.md). Never a credential. A value with whitespace, quotes, ``=``, control or non-ASCII
+characters is written as a JSON string, so a key with a newline cannot forge a log line.
 
 Limits: this file is the one home of the agent's limits (the ``MAX_*``/``MIN_*`` constants below); the
 component's preview imports them so it refuses what the agent would refuse. They keep every accepted input
@@ -1097,7 +1098,7 @@ def load_config(root: str) -> Tuple[Optional[KubeletView], bool]:
         return kubelet_view(raw), True
     except KubeletRejects as err:
         kept = move_aside(path, raw)
-        log("WARNING", "config-corrupt", file=CONFIG_NAME, kept_as=os.path.basename(kept),
+        log("WARNING", "config-corrupt", file=CONFIG_NAME, keptAs=os.path.basename(kept),
             reason=f"the kubelet cannot read it: {err}")
         return None, True
 
@@ -1119,7 +1120,7 @@ def load_state(root: str) -> Optional[State]:
         # Too large or unreadable: it is only ours, so set it aside by rename (no read needed) and rebuild.
         reason = str(err) if isinstance(err, AgentError) else (err.strerror or str(err))
         kept = _rename_aside(path)
-        log("WARNING", "state-corrupt", file=STATE_NAME, kept_as=os.path.basename(kept), reason=reason,
+        log("WARNING", "state-corrupt", file=STATE_NAME, keptAs=os.path.basename(kept), reason=reason,
             effect="entries with our keys are treated as pre-existing")
         return None
     if raw is None:
@@ -1128,7 +1129,7 @@ def load_state(root: str) -> Optional[State]:
     if state is not None and state_is_valid(state):
         return state
     kept = move_aside(path, raw)
-    log("WARNING", "state-corrupt", file=STATE_NAME, kept_as=os.path.basename(kept),
+    log("WARNING", "state-corrupt", file=STATE_NAME, keptAs=os.path.basename(kept),
         reason="not valid JSON" if state is None else "unexpected shape",
         effect="entries with our keys are treated as pre-existing")
     return None
@@ -1375,7 +1376,7 @@ class Reconciler:
             self.state["abandoned"][key] = current
             log("WARNING", "hand-edited", key=key, effect="left as edited and no longer managed; "
                 "delete the entry to let the agent manage it again",
-                displaced_value_dropped="yes" if "displaced_raw" in record else "no")
+                displacedValueDropped="yes" if "displaced_raw" in record else "no")
 
     def _review_abandoned(self, wanted: Dict[str, str]) -> None:
         abandoned = self.state["abandoned"]
@@ -1592,10 +1593,22 @@ def default_owner_id(once: bool = False) -> str:
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="exit codes: 0 ok; 1 source unreadable or invalid (FIFO, socket, device included); 2 usage error or "
-        "kubelet root missing; 3 unsafe target refused (symlink or special file as config.json, state or lock); "
-        "4 other I/O error, or a merge not written (over a cap, or not read back as intended); 70 internal error",
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"""\
+exit codes:
+  {EXIT_OK}   ok (--once synced; a loop stopped by a signal released cleanly)
+  {EXIT_SOURCE}   the source is unreadable or invalid (a FIFO, socket, device or directory included)
+  {EXIT_USAGE}   usage error, or the kubelet root is missing or not a directory
+  {EXIT_REFUSED}   an unsafe target was refused (a symlink or special file as config.json, state or lock file)
+  {EXIT_IO}   another I/O error, or a merge not written (over a cap, or not read back as intended)
+  {EXIT_INTERNAL}  internal error (a bug: please report it)
+
+examples:
+  # as the DaemonSet runs it: sync every 60 s until SIGTERM, then release what it owns
+  python3 node_agent.py --source /etc/registry-credentials/.dockerconfigjson --kubelet-root /host/kubelet --interval 60
+  # one sync by hand on a node, with a Secret's .dockerconfigjson saved to a file
+  python3 node_agent.py --source ./dockerconfig.json --kubelet-root /var/lib/kubelet --once --owner-id manual
+""",
     )
     parser.add_argument("--source", required=True, help="mounted .dockerconfigjson file")
     parser.add_argument("--kubelet-root", required=True, help="kubelet --root-dir (holds config.json)")
@@ -1617,7 +1630,7 @@ def _log_outcome(action: str, owner: str, outcome: Outcome) -> None:
     fields: Dict[str, Any] = {"owner": owner, "owned": outcome.owned}
     fields.update({name: keys for name, keys in outcome.changed.items() if keys})
     if outcome.skipped:
-        fields["skipped_hand_edited"] = outcome.skipped
+        fields["skippedHandEdited"] = outcome.skipped
     fields["config"] = outcome.config
     log("INFO", action, **fields)
 
@@ -1653,7 +1666,7 @@ def sync_and_report(args: argparse.Namespace, owner: str, lease: Optional[float]
         outcome = sync(args.source, args.kubelet_root, owner, lease)
     except Exception as err:  # noqa: BLE001 - a looping agent must outlive any input: one line, and go on
         if isinstance(err, AgentError):
-            log("ERROR", "sync-failed", owner=owner, error=str(err), node_file="left untouched")
+            log("ERROR", "sync-failed", owner=owner, error=str(err), nodeFile="left untouched")
             code = err.exit_code
         elif isinstance(err, OSError):
             log("ERROR", "sync-failed", owner=owner, error=f"{err.strerror or err} ({err.filename})")
@@ -1702,7 +1715,7 @@ def run_loop(args: argparse.Namespace, owner: str) -> int:
     # /tmp is an emptyDir that survives container restarts: a stale file would claim readiness too early.
     set_ready(args.ready_file, False)
     lease = max(LEASE_INTERVALS * args.interval, MIN_LEASE)
-    log("INFO", "start", owner=owner, interval=args.interval, kubelet_root=args.kubelet_root)
+    log("INFO", "start", owner=owner, interval=args.interval, kubeletRoot=args.kubelet_root)
     while not stop.is_set():
         sync_and_report(args, owner, lease)
         stop.wait(args.interval)

@@ -1,4 +1,4 @@
-"""`python -m registry_credentials verify`: check credentials against registries; exit 0, 1 rejected, 3 unreachable."""
+"""`registry-credentials verify`: check credentials against registries; exit 0, 1 rejected, 3 unreachable."""
 
 import argparse
 import dataclasses
@@ -10,7 +10,7 @@ from ..checks.files import MAX_FILE_BYTES, read_file, read_stdin, utf8
 from ..checks.problems import Problems
 from ..checks.spelling import Spelling
 from ..checks.values import ARGS, Source, shown
-from ..credentials.dockerconfig import MAX_SECRET_BYTES
+from ..credentials.dockerconfig import MAX_SECRET_BYTES, credential_label
 from ..credentials.registries import Registries, check_registries
 from ..errors import ConfigError
 from . import settings as verify_settings
@@ -21,7 +21,22 @@ CONFIG_JSON = Source(Spelling.CAMEL, text_booleans=True)
 """`pulumi config --json` spells settings as the stack file does; its passwords are merged into each registry."""
 
 EXIT = {ACCEPTED: 0, REJECTED: 1, UNREACHABLE: 3}
-"""Exit codes; 2 is a usage error (argparse and ConfigError)."""
+"""Exit codes; 2 is a usage error (argparse and ConfigError), 70 an internal one (cli.main)."""
+HELP = """\
+exit codes:
+  0   every registry accepted the credentials
+  1   a registry rejected them
+  2   usage or configuration error (a bad flag, file or setting)
+  3   none rejected them, but a registry could not be reached or checked
+  70  internal error (a bug: please report it; REGISTRY_CREDENTIALS_DEBUG=1 shows the traceback)
+
+examples:
+  printf %s "$PASSWORD" | registry-credentials verify --server harbor.example.com --username 'robot$ci' --password-stdin
+  pulumi config --stack prod --show-secrets --json | registry-credentials verify --stack prod --config-json -
+  pulumi config --stack prod --show-secrets --json | registry-credentials verify --json --stack prod --config-json -
+  printf %s "$PASSWORD" | registry-credentials verify --server registry.internal --username ci --password-stdin \
+      --ca-file internal-ca.pem                                     # a registry whose certificate a private CA signed
+"""
 
 
 def exit_code(results: List[Result]) -> int:
@@ -168,13 +183,13 @@ def _run(args: argparse.Namespace) -> int:
                          "outcome": r.outcome, "detail": r.detail, **dates.get(r.label, {}),
                          **({"note": PREVIOUS_REJECTED} if _removable(r) else {})} for r in results],
             "skipped": skipped,
-            "exit_code": exit_code(results),
+            "exitCode": exit_code(results),
         }, indent=2))
     else:
         for r in results:
             about = "".join(f", {key} {value}" for key, value in dates.get(r.label, {}).items()
                             if key in ("expires", "until"))
-            print(f"{r.outcome}: {r.label} user {r.username!r} at {r.endpoint}{about}: {r.detail}")
+            print(f"{r.outcome}: {credential_label(r.label, r.username)} at {r.endpoint}{about}: {r.detail}")
             if _removable(r):
                 print(f"  {PREVIOUS_REJECTED}")
         for label in skipped:
@@ -188,12 +203,12 @@ def _removable(result: Result) -> bool:
 
 
 def _dates(checked: Registries) -> Dict[str, Dict[str, Any]]:
-    """Result label -> the dates reported with it: `previous`, `expires` and `days_left`, or `until`."""
+    """Result label -> the dates reported with it: `previous`, `expires` and `daysLeft`, or `until`."""
     found: Dict[str, Dict[str, Any]] = {}
     for position, entry in enumerate(checked.entries):
         about: Dict[str, Any] = {"previous": False}
         if entry.expires is not None and checked.today is not None:
-            about.update(expires=entry.expires.isoformat(), days_left=(entry.expires - checked.today).days)
+            about.update(expires=entry.expires.isoformat(), daysLeft=(entry.expires - checked.today).days)
         found[entry.label()] = about
         previous = checked.previous_of(position)
         if previous is not None:
@@ -216,8 +231,8 @@ def add_parser(commands: Any) -> None:
     cmd = commands.add_parser(
         "verify",
         help="log in to registries with the configured credentials; exit 0 accepted, 1 rejected, 3 unreachable",
-        description="Check registry credentials the way a container runtime logs in (GET /v2/, Basic or Bearer). "
-        "Exit codes: 0 all accepted, 1 a registry rejected them, 2 usage error, 3 a registry could not be reached.",
+        description="Check registry credentials the way a container runtime logs in (GET /v2/, Basic or Bearer).",
+        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmd.add_argument("--server", help="registry as written in the config, e.g. harbor.example.com")
     cmd.add_argument("--username", help="account name")
