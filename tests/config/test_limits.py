@@ -37,6 +37,17 @@ def registries(count: int = 1, password: str = "pw") -> List[Dict[str, Any]]:
     return [{"server": f"r{i}.example.com", "username": "u", "password": password} for i in range(count)]
 
 
+def rotating(entries: int) -> List[Dict[str, Any]]:
+    """Registries whose node file holds `entries` credentials: the last registry is in a rotation window."""
+    items = registries(entries - 1)
+    items[-1] = {**items[-1], "previous": {"username": "old", "password": "old-pw", "until": WINDOW_END}}
+    return items
+
+
+WINDOW_END = "2999-12-31"
+"""A rotation window that is live whatever today is."""
+
+
 def config(**settings: Any) -> Dict[str, Any]:
     return {"registries": registries(), "namespaces": [{"name": "apps"}], "verify": "off", **settings}
 
@@ -100,6 +111,10 @@ CASES: List[Case] = [
     ("surge percentage", lambda n: node(max_surge=f"{n}%"), 100, "node_bootstrap.max_surge"),
     ("registries the agent takes", lambda n: node() | {"registries": registries(n)}, LIMITS["MAX_SOURCE_ENTRIES"],
      "registries"),
+    # During a rotation window the node file holds each outgoing credential too, under a second key: the agent
+    # takes current + previous entries, so a window counts against the same limit.
+    ("registries the agent takes, one rotating", lambda n: node() | {"registries": rotating(n)},
+     LIMITS["MAX_SOURCE_ENTRIES"], "registries"),
     ("JSON items the agent reads", lambda n: node() | {"registries": [
         {"server": "r0.example.com", "username": "u", "password": items_password(n)}]},
      LIMITS["MAX_JSON_ITEMS"], "registries"),
