@@ -214,11 +214,9 @@ def _previous_data(registries: Registries, gated: Sequence[Any]) -> pulumi.Outpu
 
 def _node_text(registries: Registries, gated: Sequence[Any]) -> pulumi.Output:
     """The node file's credentials during a window: the current ones and, under a second spelling, the outgoing."""
-    pairs = registries.node_credentials()
-    items = [(entry, password, value, f"{entry.label()}.password")
-             for (entry, password), value in zip(pairs, gated)]
+    items = _current_items(registries, gated)
     items += [(entry, password, password, f"{entry.label()}.previous.password")
-              for entry, password in pairs[len(registries.entries):]]
+              for entry, password in registries.node_credentials()[len(registries.entries):]]
     return pulumi.Output.secret(_render_known(registries.rendered_node, items, registries, gated, node_file=True))
 
 
@@ -259,19 +257,12 @@ def _render_known(rendered: Optional[str], items: Sequence[Tuple[Entry, Any, Any
 def _rendered(registries: Registries, gated: Sequence[pulumi.Output], node_enabled: bool) -> pulumi.Output:
     """The `.dockerconfigjson`: rendered already when every password was known, else once the Outputs resolve
     (`gated`: the passwords, held until the pending credentials checks have passed)."""
-    if registries.rendered is not None:
-        return pulumi.Output.from_input(registries.rendered)
-    fields = [None if isinstance(p, str) else f"{e.label()}.password"
-              for e, p in zip(registries.entries, registries.passwords)]
+    # During a window the node file is _node_text, held to the agent's limits there.
+    return _render_known(registries.rendered, _current_items(registries, gated), registries, gated,
+                         node_file=node_enabled and not registries.rotating)
 
-    def render(values: List[str]) -> str:
-        # The passwords that were Outputs are checked now that they are known; the others were checked already.
-        # A problem is the engine's one-line error, as at preview, never a traceback.
-        with reported_when_resolved():
-            known = [value if where is None else check_password(where, value) for where, value in zip(fields, values)]
-            text = render_entries(registries.entries, known)
-            if node_enabled and not registries.rotating:  # during a window the node file is _node_text
-                check_agent_source("registries", len(registries.entries), text)
-        return text
 
-    return pulumi.Output.all(*gated).apply(render)
+def _current_items(registries: Registries, gated: Sequence[Any]) -> List[Tuple[Entry, Any, Any, str]]:
+    """_render_known's items for the current credentials: each rendered from its gated password."""
+    return [(entry, password, value, f"{entry.label()}.password")
+            for entry, password, value in zip(registries.entries, registries.passwords, gated)]
