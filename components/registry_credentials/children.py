@@ -1,11 +1,12 @@
 """What every child of one RegistryCredentials shares: its parent and ordering, its labels, and the pull Secret."""
 
-from typing import Any, Awaitable, Callable, Generator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .checks.names import label_value
+from .outputs import without_resources
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -45,8 +46,7 @@ class Children:
         if not checks:
             self._gate = None
             return
-        joined = pulumi.Output.all(*checks).apply(lambda _: None)
-        self._gate = pulumi.Output(set(), _Later(joined.future), _Later(joined.is_known), _Later(joined.is_secret))
+        self._gate = without_resources(pulumi.Output.all(*checks).apply(lambda _: None))
 
     def after_checks(self, value: Any) -> Any:
         """`value`, as an Output that resolves only once every live-state check has passed."""
@@ -94,12 +94,3 @@ class Children:
             opts=self.opts(*after),
         )
 
-
-class _Later:
-    """An awaitable that makes its coroutine when awaited: none is left un-awaited when the value before it fails."""
-
-    def __init__(self, make: Callable[[], Awaitable[Any]]) -> None:
-        self._make = make
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self._make().__await__()

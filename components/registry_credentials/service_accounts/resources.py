@@ -1,6 +1,5 @@
 """Methods 2 and 3, resources: the ServiceAccounts that carry the pull Secret, created or patched."""
 
-import asyncio
 import hashlib
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -10,6 +9,7 @@ import pulumi_kubernetes as k8s
 from ..checks.names import MAX_FIELD_MANAGER
 from ..children import Children
 from ..errors import ConfigError
+from ..outputs import Later
 from .pull_secrets import (
     FIELD_MANAGER_ANNOTATION,
     FORCE_ANNOTATION,
@@ -119,11 +119,30 @@ def _patch(children: Children, namespace: Namespace, account: str, secret: pulum
 
 def _plan_from(children: Children, namespace: Namespace, account: str,
                live: k8s.core.v1.ServiceAccount) -> pulumi.Output:
-    """The patch's plan, once the read of the live ServiceAccount is known."""
+    """The patch's plan, once the read of the live ServiceAccount is known: one Output, built from the read's two.
+
+    In preview the SDK resolves an output the engine did not return as unknown (pulumi `runtime/rpc.py`,
+    resolve_properties), so a clean ServiceAccount would leave its list unknown and the whole patch with it. A read
+    that ran always returns `metadata`, so the list counts as empty when metadata is known; a skipped read (unknown
+    id) returns nothing, and then the plan stays unknown. Built by hand rather than with Output.all and apply, which
+    cost five more tasks per ServiceAccount for the same value.
+    """
+    entries, metadata = live.image_pull_secrets, live.metadata
     mode = namespace.foreign_pull_secrets
-    return pulumi.Output.all(_read_list(live), live.metadata).apply(
-        lambda values: _plan(children, f"{namespace.name}/{account}", values[0], values[1], mode)
-    )
+
+    async def value() -> Optional[PullSecretPlan]:
+        if not await metadata.is_known():
+            return None
+        listed = await entries.future() if await entries.is_known() else []
+        return _plan(children, f"{namespace.name}/{account}", listed, await metadata.future(), mode)
+
+    async def resources() -> Any:
+        return (await entries.resources()) | (await metadata.resources())
+
+    async def secret() -> bool:
+        return bool(await entries.is_secret() or await metadata.is_secret())
+
+    return pulumi.Output(Later(resources), Later(value), Later(metadata.is_known), Later(secret))
 
 
 def _plan(children: Children, account: str, entries: Any, metadata: Any, mode: ForeignPullSecrets) -> PullSecretPlan:
@@ -135,25 +154,3 @@ def _plan(children: Children, account: str, entries: Any, metadata: Any, mode: F
     if plan.force:
         children.warn(force_warning(account, plan))
     return plan
-
-
-def _read_list(live: k8s.core.v1.ServiceAccount) -> pulumi.Output:
-    """The read's imagePullSecrets, empty (not unknown) when a read that ran found none.
-
-    In preview the SDK resolves an output the engine did not return as unknown (pulumi `runtime/rpc.py`,
-    resolve_properties), so a clean ServiceAccount would make the whole patch unknown. A read that ran always returns
-    `metadata`; a skipped read (unknown id) returns nothing, and then the list stays unknown.
-    """
-    entries = live.image_pull_secrets
-
-    async def value() -> Any:
-        return await entries.future() if await entries.is_known() else []
-
-    async def known() -> bool:
-        return bool(await entries.is_known() or await live.metadata.is_known())
-
-    async def resources() -> Any:
-        return await entries.resources()
-
-    return pulumi.Output(resources(), asyncio.ensure_future(value()), asyncio.ensure_future(known()),
-                         entries.is_secret())
