@@ -1,6 +1,9 @@
 """Time the node agent's `--once` sync for 1, 100 and 1000 registries and print a small table.
 
 Run: `./venv/bin/python bench/node_agent_bench.py [--runs N]`. Not a test: numbers depend on the machine.
+`--floor` instead runs the agent and a floor script side by side (interleaved fresh processes, see
+measure_floor): median (min) per side, the ratio per run, and peak RSS; `--compare OLD_AGENT.py` adds a third
+side, another copy of the agent (e.g. `git show HEAD~3:components/registry_credentials/node/agent.py`).
 `--memory` instead prints the peak RSS of one sync at the largest inputs the agent accepts (each size cap
 reached in bytes or in JSON items, alone and all at once) against the pod's memory limit.
 Columns (medians of N runs, milliseconds):
@@ -30,6 +33,8 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from registry_credentials.node.daemonset import pod_spec
 from registry_credentials.node.settings import NodeBootstrap
+from sidebyside import header as bench_header
+from sidebyside import interleaved, med_min, ratio_cell
 
 AGENT = Path(__file__).resolve().parents[1] / "components" / "registry_credentials" / "node" / "agent.py"
 SIZES = (1, 100, 1000)
@@ -231,13 +236,91 @@ def measure_limits(agent: Any, base: Path, runs: int) -> None:
         print(" | ".join(cell.rjust(len(head)) for cell, head in zip(cells, header)))
 
 
+# The floor: the least any Python agent must do in a fresh process. Read both JSON files with the C parser, merge,
+# and (only when the result differs) write a temp file, fsync it, rename it over config.json.
+FLOOR = """
+import json, os, sys
+with open(sys.argv[1], "rb") as f:
+    source = json.loads(f.read())
+path = os.path.join(sys.argv[2], "config.json")
+with open(path, "rb") as f:
+    raw = f.read()
+config = json.loads(raw)
+config.setdefault("auths", {}).update(source["auths"])
+data = json.dumps(config, indent=2).encode()
+if data != raw:
+    temp = path + ".tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, data)
+    os.fsync(fd)
+    os.close(fd)
+    os.rename(temp, path)
+"""
+
+
+def measure_floor(base: Path, agents: Dict[str, Path], runs: int) -> None:
+    """Agent(s) and floor script side by side: fresh processes, interleaved run by run, per size and phase.
+
+    first: a sync into a fresh kubelet root holding a small foreign config.json (a new root per run);
+    steady: a sync that finds everything in place (the agent writes nothing; the floor compares and writes nothing).
+    Wall time is measured from the import-free launcher (fork + exec + wait4), interpreter start included.
+    """
+    def side(command: Callable[[Path, Path], List[str]], source: Path, phase: str,
+             name: str) -> Callable[[], Dict[str, float]]:
+        steady_root = fresh_root(base, f"{name}-{source.stem}-{phase}-steady")
+        run_subprocess(command(source, steady_root))  # the first sync, so the measured ones are steady
+        counter = [0]
+
+        def measure() -> Dict[str, float]:
+            counter[0] += 1
+            root = fresh_root(base, f"{name}-{source.stem}-{phase}-{counter[0]}") if phase == "first" else steady_root
+            elapsed, peak = run_subprocess(command(source, root))
+            return {"ms": elapsed * 1000, "rss": peak / 1024}
+        return measure
+
+    def agent_command(path: Path) -> Callable[[Path, Path], List[str]]:
+        return lambda source, root: [sys.executable, str(path), "--source", str(source), "--kubelet-root", str(root),
+                                     "--once", "--owner-id", "bench", "--ready-file", ""]
+
+    def floor_command(source: Path, root: Path) -> List[str]:
+        return [sys.executable, "-c", FLOOR, str(source), str(root)]
+
+    names = list(agents)
+    cols = ["registries", "sync"] + [f"{name} ms" for name in names] + ["floor ms"]
+    cols += [f"{name} / floor" for name in names] + [f"{name} RSS MiB" for name in names] + ["floor RSS MiB"]
+    print(f"# {runs} runs per side, interleaved ({', '.join(names)}, floor); ms and ratio: median (min), "
+          "then every run's ratio")
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join("---" for _ in cols) + "|")
+    for count in SIZES:
+        source = make_source(base, count)
+        for phase in ("first", "steady"):
+            sides = {name: side(agent_command(path), source, phase, name) for name, path in agents.items()}
+            sides["floor"] = side(floor_command, source, phase, "floor")
+            got = interleaved(sides, runs)
+            cells = [str(count), phase] + [med_min([r["ms"] for r in got[name]], 1) for name in names + ["floor"]]
+            cells += [ratio_cell(got[name], got["floor"], "ms") for name in names]
+            cells += [f"{max(r['rss'] for r in got[name]):.1f}" for name in names + ["floor"]]
+            print("| " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--memory", action="store_true", help="only the peak RSS at the largest accepted inputs")
+    parser.add_argument("--floor", action="store_true", help="the agent against the floor script, side by side")
+    parser.add_argument("--compare", type=Path, default=None, help="with --floor: another agent.py as a third side")
     options = parser.parse_args()
     runs = options.runs
+    if options.floor:
+        print(bench_header("node agent --once sync against the floor script, fresh processes"))
+        agents = {"agent": AGENT}
+        if options.compare:
+            agents["compared"] = options.compare.resolve()
+        with tempfile.TemporaryDirectory() as scratch:
+            measure_floor(Path(scratch), agents, runs)
+        return
     agent = load_agent()
     if options.memory:
         with tempfile.TemporaryDirectory() as scratch:
