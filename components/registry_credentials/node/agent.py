@@ -108,25 +108,30 @@ tests can kill the agent mid-sync.
 
 from __future__ import annotations
 
-import argparse
-import base64
+# A fresh process pays for every import (`python3 -X importtime node_agent.py --once ...`): only what every sync
+# needs is imported here (json brings re, enum and functools with it). argparse, hashlib, signal, threading and
+# traceback are imported where they are used, and typing only for type checkers (annotations are strings).
+import binascii
 import codecs
 import contextlib
-import copy
 import errno
 import fcntl
-import hashlib
 import json
 import math
 import os
 import re
-import signal
 import stat
 import sys
-import threading
 import time
-import traceback
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+
+    Entry = Dict[str, str]
+    Wanted = Union[Entry, bytes]  # one of our entries: its string fields, or (other JSON in it) the source's bytes
+    State = Dict[str, Any]
 
 CONFIG_NAME = "config.json"
 DOCKERCFG_NAME = ".dockercfg"
@@ -177,10 +182,6 @@ EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_IO = 4
 EXIT_INTERNAL = 70  # EX_SOFTWARE, as the project's CLI uses
-
-Entry = Dict[str, str]
-Wanted = Union[Entry, bytes]  # one of our entries: its string fields, or (other JSON in it) the source's bytes
-State = Dict[str, Any]
 
 
 class AgentError(Exception):
@@ -485,11 +486,11 @@ def auth_credentials(field: str) -> Optional[Tuple[str, str]]:
     if field.strip().endswith("="):
         if not _AUTH_PADDED.fullmatch(text):  # StdEncoding: groups of 4, padded
             return None
-        decoded = base64.b64decode(text)
+        decoded = binascii.a2b_base64(text)  # = base64.b64decode: what it calls, without importing base64
     else:
         if not _AUTH_UNPADDED.fullmatch(text) or len(text) % 4 == 1:  # RawStdEncoding: no '='
             return None
-        decoded = base64.b64decode(text + "=" * (-len(text) % 4))
+        decoded = binascii.a2b_base64(text + "=" * (-len(text) % 4))
     user, colon, password = decoded.partition(b":")
     if not colon:
         return None
@@ -580,14 +581,14 @@ def value_digest(data: bytes) -> str:
     try:
         return node_digest(data, parse_value(data, 1, depth=2))
     except KubeletRejects:
-        return hashlib.sha256(b"raw\0" + data).hexdigest()
+        return sha256_hex(b"raw\0" + data)
 
 
 def node_digest(raw: bytes, node: Node) -> str:
     """value_digest() of an entry already parsed (one level deep) from raw."""
     if node.kind == "{" and node.members is not None and all(m.value.kind == '"' for m in node.members):
         return digest({m.key: go_string(raw[m.value.start + 1:m.value.end - 1]) for m in node.members})
-    return hashlib.sha256(b"raw\0" + raw[node.start:node.end]).hexdigest()
+    return sha256_hex(b"raw\0" + raw[node.start:node.end])
 
 
 def wanted_digest(value: Wanted) -> str:
@@ -598,7 +599,26 @@ def wanted_digest(value: Wanted) -> str:
 def digest(entry: Entry) -> str:
     """Return the sha256 of an entry's canonical JSON (how we recognise a value we wrote)."""
     canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256_hex(canonical.encode("utf-8", "surrogatepass"))
+
+
+_SHA256: Optional[Callable[[bytes], Any]] = None
+
+
+def sha256_hex(data: bytes) -> str:
+    """hashlib.sha256(data).hexdigest(), from CPython's built-in sha256 when it has one: importing hashlib loads
+    OpenSSL (several ms in a fresh process) and the digests are the same."""
+    global _SHA256
+    if _SHA256 is None:
+        try:
+            from _sha2 import sha256 as found  # CPython >= 3.12
+        except ImportError:
+            try:
+                from _sha256 import sha256 as found  # CPython <= 3.11
+            except ImportError:
+                from hashlib import sha256 as found
+        _SHA256 = found
+    return _SHA256(data).hexdigest()
 
 
 def raw_text(data: bytes) -> str:
@@ -911,7 +931,8 @@ def _usable_entry(view: KubeletView, key: str) -> Wanted:
             raise SourceError(f"source entry {_shown_key(key)} has no usable credentials (needs auth or "
                               "username+password)")
         # skopeo and containerd-style readers only look at `auth`.
-        auth = base64.b64encode(f"{username}:{password}".encode("utf-8", "surrogatepass")).decode("ascii")
+        auth = binascii.b2a_base64(f"{username}:{password}".encode("utf-8", "surrogatepass"),
+                                   newline=False).decode("ascii")  # = base64.b64encode
     members = node.members or []
     if any(m.value.kind not in ('"', "n") for m in members):
         # Other JSON in the entry (the kubelet ignores it): copied byte for byte, as the kubelet read it.
@@ -1262,6 +1283,16 @@ def state_is_valid(state: Any) -> bool:
     return all(_is_digest(d) for d in abandoned.values())
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and immutable scalars, as the state holds): copy.deepcopy's result
+    for such a tree, without its memo or the import of copy."""
+    if isinstance(value, dict):
+        return {key: json_copy(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [json_copy(child) for child in value]
+    return value
+
+
 def render_state(state: State) -> bytes:
     """Serialise the state compactly; refuse one the next run could not read back."""
     data = (json.dumps(state, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
@@ -1445,12 +1476,12 @@ def intent_state(old: Optional[State], new: State, node: NodeFile) -> State:
     take-over the old value is the displaced one: accepting it means a crash before config.json is renamed
     leaves the key managed (re-written next run), not "hand-edited" forever.
     """
-    intent = copy.deepcopy(new)
+    intent = json_copy(new)
     old_keys = old["keys"] if old else {}
     for key, record in old_keys.items():
         if key in intent["abandoned"]:
             continue
-        merged = intent["keys"].setdefault(key, copy.deepcopy(record))
+        merged = intent["keys"].setdefault(key, json_copy(record))
         merged["written"] = sorted(set(merged["written"]) | set(record["written"]))
     for key, record in intent["keys"].items():
         accepted = {d for d in (node.digest(key), node.original_digest(key)) if d is not None}
@@ -1481,7 +1512,7 @@ def transact(root: str, owner: str, desired: Optional[Dict[str, Wanted]], lease:
             _remove_lock(root)  # nothing was ever registered here: leave no trace
             return Outcome({}, [], 0, "unchanged")
         view, existed = load_config(root)
-        state = copy.deepcopy(old_state) if old_state else new_state(created_config=not existed)
+        state = json_copy(old_state) if old_state else new_state(created_config=not existed)
         if not existed:
             state["created_config"] = True  # we (re)create config.json: remove it again if it ends empty
         node = NodeFile(view)
@@ -1569,7 +1600,7 @@ def keep_lease(root: str, owner: str, lease: float) -> None:
             agent = state["agents"].get(owner) if state else None
             if state is None or agent is None:
                 return
-            before = copy.deepcopy(agent)
+            before = json_copy(agent)
             renew(agent, lease, boot_clock())
             if agent != before:
                 write_atomic(os.path.join(root, STATE_NAME), render_state(state))
@@ -1590,8 +1621,58 @@ def default_owner_id(once: bool = False) -> str:
     return f"{os.uname().nodename}:{os.getpid()}"
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+class Args:
+    """The parsed command line: argparse.Namespace's attributes, from quick_args() or argparse."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+_VALUE_OPTIONS = {"--source": "source", "--kubelet-root": "kubelet_root", "--interval": "interval",
+                  "--ready-file": "ready_file", "--owner-id": "owner_id"}
+
+
+def quick_args(argv: List[str]) -> Optional[Args]:
+    """The command line as argparse reads it, for the plain forms the DaemonSet uses (`--name value`, `--once`,
+    each at most once, no value starting with '-', a finite --interval in range); None for anything else, which
+    argparse then parses (with its errors, --help, abbreviations and `--name=value`): importing argparse alone
+    costs a fresh process several ms."""
+    values: Dict[str, Any] = {}
+    words = iter(argv)
+    for word in words:
+        if word == "--once" and "once" not in values:
+            values["once"] = True
+            continue
+        name = _VALUE_OPTIONS.get(word)
+        value = next(words, None)
+        if name is None or name in values or value is None or value.startswith("-"):
+            return None
+        values[name] = value
+    if "source" not in values or "kubelet_root" not in values:
+        return None
+    try:
+        interval = float(values.get("interval", DEFAULT_INTERVAL))  # argparse's type=float
+    except ValueError:
+        return None
+    if not (math.isfinite(interval) and MIN_INTERVAL <= interval <= MAX_INTERVAL):
+        return None
+    return Args(source=values["source"], kubelet_root=values["kubelet_root"], once=values.get("once", False),
+                interval=interval, ready_file=values.get("ready_file", DEFAULT_READY_FILE),
+                owner_id=values.get("owner_id"))
+
+
+def parse_args(argv: Optional[List[str]]) -> Args:
     """Parse the command line."""
+    quick = quick_args(sys.argv[1:] if argv is None else argv)
+    if quick is not None:
+        return quick
+    return Args(**vars(argparse_args(argv)))
+
+
+def argparse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    """Parse the command line with argparse (every form, usage errors and --help)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"""\
@@ -1655,12 +1736,14 @@ def set_ready(path: Optional[str], ready: bool) -> None:
 
 def internal_error(err: BaseException) -> str:
     """One line for an error nobody foresaw: its type and where, never its message (it could hold a value)."""
+    import traceback  # only for this rare line
+
     frames = [frame for frame in traceback.extract_tb(err.__traceback__) if frame.filename == __file__]
     where = f" at line {frames[-1].lineno}" if frames else ""
     return f"internal error {type(err).__name__}{where} (a bug: please report it)"
 
 
-def sync_and_report(args: argparse.Namespace, owner: str, lease: Optional[float]) -> int:
+def sync_and_report(args: Args, owner: str, lease: Optional[float]) -> int:
     """Run one sync, log it, update the ready file; return an exit code (never raises)."""
     try:
         outcome = sync(args.source, args.kubelet_root, owner, lease)
@@ -1683,7 +1766,7 @@ def sync_and_report(args: argparse.Namespace, owner: str, lease: Optional[float]
     return EXIT_OK
 
 
-def release_and_report(args: argparse.Namespace, owner: str) -> int:
+def release_and_report(args: Args, owner: str) -> int:
     """Release owner's keys at shutdown, log it; return an exit code (never raises)."""
     try:
         outcome = release(args.kubelet_root, owner)
@@ -1700,8 +1783,11 @@ def release_and_report(args: argparse.Namespace, owner: str) -> int:
     return EXIT_OK
 
 
-def run_loop(args: argparse.Namespace, owner: str) -> int:
+def run_loop(args: Args, owner: str) -> int:
     """Sync every interval until SIGTERM/SIGINT, then release."""
+    import signal
+    import threading
+
     stop = threading.Event()
     received: List[int] = []
 

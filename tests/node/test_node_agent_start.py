@@ -1,0 +1,118 @@
+"""A fresh agent process starts light: no import a steady sync does not need, its command line read without argparse
+when it is in the plain form the DaemonSet uses (and then exactly as argparse reads it), and few fsync'd writes.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from support.agent import AGENT, agent_module
+
+MODULE = agent_module()
+
+# Imported lazily by the agent, only where they are needed: none of them may load during a --once sync.
+LAZY = ("argparse", "hashlib", "typing", "copy", "base64", "signal", "threading", "traceback", "shutil")
+
+PLAIN_ARGV: List[List[str]] = [
+    ["--source", "s", "--kubelet-root", "r"],
+    ["--source", "s", "--kubelet-root", "r", "--once"],
+    ["--once", "--kubelet-root", "r", "--source", "s", "--ready-file", "", "--owner-id", "pod-a"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "0.1"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "86400"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", " 1_000 "],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "1e3", "--owner-id", "a=b c"],
+    ["--source", "with space", "--kubelet-root", "r", "--ready-file", "/tmp/x"],
+]
+# Left to argparse (abbreviations, `=`, repeats, values like options, errors, --help): quick_args declines.
+OTHER_ARGV: List[List[str]] = [
+    ["--source=s", "--kubelet-root", "r"],
+    ["--sou", "s", "--kubelet-root", "r"],
+    ["--source", "s", "--kubelet-root", "r", "--once", "--once"],
+    ["--source", "s", "--source", "t", "--kubelet-root", "r"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "-5"],
+    ["--source", "s", "--kubelet-root", "r", "--owner-id", "-x"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "nan"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "inf"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "0.01"],
+    ["--source", "s", "--kubelet-root", "r", "--interval", "soon"],
+    ["--source", "s"],
+    ["--source", "s", "--kubelet-root"],
+    ["--source", "s", "--kubelet-root", "r", "stray"],
+    ["--source", "s", "--kubelet-root", "r", "--"],
+    ["--help"],
+    [],
+]
+
+
+@pytest.mark.parametrize("argv", PLAIN_ARGV, ids=" ".join)
+def test_quick_args_read_the_plain_form_as_argparse_does(argv: List[str]) -> None:
+    quick = MODULE.quick_args(argv)
+    assert quick is not None
+    assert vars(quick) == vars(MODULE.argparse_args(argv))
+    assert vars(MODULE.parse_args(argv)) == vars(quick)
+
+
+@pytest.mark.parametrize("argv", OTHER_ARGV, ids=lambda argv: " ".join(argv) or "empty")
+def test_anything_else_is_left_to_argparse(argv: List[str], capsys: pytest.CaptureFixture) -> None:
+    assert MODULE.quick_args(argv) is None
+    try:
+        expected = vars(MODULE.argparse_args(argv))
+    except SystemExit as stop:  # usage error or --help: parse_args exits the same way
+        with pytest.raises(SystemExit) as caught:
+            MODULE.parse_args(argv)
+        assert caught.value.code == stop.code
+        return
+    assert vars(MODULE.parse_args(argv)) == expected
+
+
+def _source(tmp_path: Path) -> Path:
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps({"auths": {"r.example": {"auth": "dTpw"}}}))
+    return source
+
+
+def test_a_once_sync_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    source = _source(tmp_path)
+    for sync in ("first", "steady"):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", str(AGENT), "--source", str(source), "--kubelet-root", str(root),
+             "--once", "--owner-id", "pod-a", "--ready-file", ""],
+            capture_output=True, text=True, check=False)
+        assert result.returncode == 0, (sync, result.stderr[-2000:])
+        imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "json" in imported  # the evidence is there
+        assert imported.isdisjoint(LAZY), (sync, sorted(imported & set(LAZY)))
+
+
+def test_sha256_is_hashlibs() -> None:
+    import hashlib
+
+    for data in (b"", b"raw\0{}", bytes(range(256)) * 9):
+        assert MODULE.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_json_copy_is_a_deep_copy() -> None:
+    state = {"a": [1, {"b": [None, True, 2.5, "x"]}], "c": {}}
+    copied = MODULE.json_copy(state)
+    assert copied == state
+    copied["a"][1]["b"].append(1)
+    copied["c"]["d"] = 1
+    assert state == {"a": [1, {"b": [None, True, 2.5, "x"]}], "c": {}}
+
+
+def test_auth_is_base64s() -> None:
+    import base64
+
+    for text in ("dTpw", "dTpwMQ", "dTpwMQ==", "dTp=", "dTpwOnE=", "dTr/"):
+        padded = text + "=" * (-len(text) % 4)
+        assert MODULE.auth_credentials(text) is not None
+        assert MODULE.binascii.a2b_base64(padded) == base64.b64decode(padded)
+    data = "u:p\u00e9".encode()
+    assert MODULE.binascii.b2a_base64(data, newline=False) == base64.b64encode(data)
