@@ -3,6 +3,7 @@ when it is in the plain form the DaemonSet uses (and then exactly as argparse re
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,47 @@ def test_auth_is_base64s() -> None:
         assert MODULE.binascii.a2b_base64(padded) == base64.b64decode(padded)
     data = "u:p\u00e9".encode()
     assert MODULE.binascii.b2a_base64(data, newline=False) == base64.b64encode(data)
+
+
+def _count_writes(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    calls: List[str] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    def rename(src: str, dst: str) -> None:
+        calls.append(f"rename {os.path.basename(dst)}")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    return calls
+
+
+def test_a_first_sync_writes_the_state_then_config_once_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps({"auths": {"foreign.example": {"auth": "Zm9vOmJhcg=="}}}))
+    source = _source(tmp_path)
+    calls = _count_writes(monkeypatch)
+    MODULE.sync(str(source), str(root), "pod-a", None)
+    # Each write: fsync of the temp file, rename, fsync of the directory (which orders state before config).
+    assert calls == ["fsync", f"rename {MODULE.STATE_NAME}", "fsync", "fsync", "rename config.json", "fsync"]
+    calls.clear()
+    MODULE.sync(str(source), str(root), "pod-a", None)
+    assert calls == []  # a steady sync writes nothing
+
+
+def test_a_take_over_still_narrows_the_state_after_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps({"auths": {"r.example": {"auth": "Zm9vOmJhcg=="}}}))
+    calls = _count_writes(monkeypatch)
+    MODULE.sync(str(_source(tmp_path)), str(root), "pod-a", None)
+    # The intent state accepts the displaced value too; the final one, written after config.json, does not.
+    assert [call for call in calls if call.startswith("rename")] == [
+        f"rename {MODULE.STATE_NAME}", "rename config.json", f"rename {MODULE.STATE_NAME}"]

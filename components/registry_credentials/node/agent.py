@@ -1554,9 +1554,13 @@ def _commit(root: str, old_state: Optional[State], state: State, node: NodeFile,
     rendered, after = (view.raw, view) if unchanged and view is not None else checked_render(node, view)
     remove_config = bool(finished and state.get("created_config") and holds_nothing(after))
     config_changes = existed if remove_config else not unchanged
+    intent = b""
     if config_changes:
-        intent = intent_state(old_state, state, node)
-        write_atomic(state_path, render_state(intent))
+        # The state goes first and must be on disk before config.json changes (write_atomic's directory fsync
+        # orders the two renames): a config.json holding our entries under no state of ours would read them
+        # as pre-existing ones, restored instead of removed on release.
+        intent = render_state(intent_state(old_state, state, node))
+        write_atomic(state_path, intent)
         if remove_config:
             remove_file(config_path)
             log("INFO", "remove-config", file=CONFIG_NAME, reason="created by the agent and holds nothing else")
@@ -1569,7 +1573,9 @@ def _commit(root: str, old_state: Optional[State], state: State, node: NodeFile,
         remove_file(state_path)
         _remove_lock(root)
     elif state != old_state or config_changes:
-        write_atomic(state_path, render_state(state))
+        final = render_state(state)
+        if final != intent:  # the intent is often the final state itself (a first sync, an update): 1 write saved
+            write_atomic(state_path, final)
     if not config_changes:
         return "unchanged"
     return "removed" if remove_config else "written"
