@@ -310,6 +310,14 @@ class Node:
         self.kind = kind  # "{" object, "[" array, '"' string, "n" null, "t"/"f" boolean, "0" number
         self.members = members
 
+    def strings(self, raw: bytes) -> Optional[List[Tuple[str, str, Optional[str]]]]:
+        """Per member of an object looked into, in file order: (key, value kind, the string as Go decodes it or
+        None); None when the value is not an object looked into."""
+        if self.members is None:
+            return None
+        return [(m.key, m.value.kind, go_string(raw[m.value.start + 1:m.value.end - 1]) if m.value.kind == '"'
+                 else None) for m in self.members]
+
 
 class Member:
     """One `"key": value` of an object: the quoted key's span, the key as Go decodes it, and the value."""
@@ -506,17 +514,17 @@ def entry_fields(raw: bytes, node: Node, key: str) -> Dict[str, str]:
     """The kubelet's view of one auths entry (DockerConfigEntry.UnmarshalJSON); KubeletRejects where it fails."""
     if node.kind == "n":
         return {}
-    if node.kind != "{" or node.members is None:
+    items = node.strings(raw) if node.kind == "{" else None
+    if items is None:
         raise KubeletRejects(f"the auths entry {_shown_key(key)} is not an object", syntax=False)
     fields: Dict[str, str] = {}
-    for member in node.members:
-        name = fills(member.key, _ENTRY_FIELDS)
-        value = member.value
-        if name is None or value.kind == "n":
+    for member_key, kind, text in items:
+        name = fills(member_key, _ENTRY_FIELDS)
+        if name is None or kind == "n":
             continue
-        if value.kind != '"':
+        if text is None:
             raise KubeletRejects(f"the auths entry {_shown_key(key)} has a {name} that is not a string", syntax=False)
-        fields[name] = go_string(raw[value.start + 1:value.end - 1])
+        fields[name] = text
     if fields.get("auth") and auth_credentials(fields["auth"]) is None:
         raise KubeletRejects(f"the auths entry {_shown_key(key)} has an auth that is not base64 of user:password",
                              syntax=False)
@@ -586,8 +594,9 @@ def value_digest(data: bytes) -> str:
 
 def node_digest(raw: bytes, node: Node) -> str:
     """value_digest() of an entry already parsed (one level deep) from raw."""
-    if node.kind == "{" and node.members is not None and all(m.value.kind == '"' for m in node.members):
-        return digest({m.key: go_string(raw[m.value.start + 1:m.value.end - 1]) for m in node.members})
+    items = node.strings(raw) if node.kind == "{" else None
+    if items is not None and all(kind == '"' for _, kind, _ in items):
+        return digest({key: text for key, _, text in items})
     return sha256_hex(b"raw\0" + raw[node.start:node.end])
 
 
@@ -933,15 +942,14 @@ def _usable_entry(view: KubeletView, key: str) -> Wanted:
         # skopeo and containerd-style readers only look at `auth`.
         auth = binascii.b2a_base64(f"{username}:{password}".encode("utf-8", "surrogatepass"),
                                    newline=False).decode("ascii")  # = base64.b64encode
-    members = node.members or []
-    if any(m.value.kind not in ('"', "n") for m in members):
+    items = node.strings(view.raw) or []
+    if any(kind not in ('"', "n") for _, kind, _ in items):
         # Other JSON in the entry (the kubelet ignores it): copied byte for byte, as the kubelet read it.
         data = view.raw[node.start:node.end]
         if auth is not None:
-            data = data[:-1] + (b"," if members else b"") + b'"auth":' + json.dumps(auth).encode("ascii") + b"}"
+            data = data[:-1] + (b"," if items else b"") + b'"auth":' + json.dumps(auth).encode("ascii") + b"}"
         return data
-    entry: Entry = {m.key: go_string(view.raw[m.value.start + 1:m.value.end - 1])
-                    for m in members if m.value.kind == '"'}  # the kubelet ignores a null field
+    entry: Entry = {key: text for key, kind, text in items if text is not None}  # the kubelet ignores a null field
     if auth is not None:
         entry["auth"] = auth
     return entry
