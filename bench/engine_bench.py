@@ -32,6 +32,7 @@ controller manager, scheduler, kwok), from /proc.
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import statistics
@@ -64,9 +65,10 @@ runtime:
     virtualenv: venv
 """
 PROGRAM = """import sys
+import pulumi
 sys.path.insert(0, {bench!r})
 from scale_bench import {function}
-{function}({namespaces}, 1)
+{function}(pulumi.Config().require_int("namespaces"), 1)
 """
 PREVIEW = ("preview", "--stack", STACK, "--non-interactive", "--color", "never")
 UP = ("up", "--stack", STACK, "--yes", "--skip-preview", "--non-interactive", "--color", "never")
@@ -211,15 +213,20 @@ def side_run(bin_dir: Path, work: Path, side: str, namespaces: int, counter: Lis
         function = {"component": "component_program", "baseline": "baseline_program"}[side]
         proj = project(bin_dir, plane, root, {
             "Pulumi.yaml": PROJECT,
-            "__main__.py": PROGRAM.format(bench=str(BENCH), function=function, namespaces=namespaces)})
+            "__main__.py": PROGRAM.format(bench=str(BENCH), function=function)})
         quiet(proj.pulumi, ("stack", "init", STACK, "--non-interactive"), proj.directory, proj.env, proj.log)
-        log(f"{side} run {counter[0]}: {namespaces} namespaces made in {made:.1f} s; preview")
+        # The count comes from stack config: the language host stand-in fails a program whose stack has no config.
+        quiet(proj.pulumi, ("config", "set", "--stack", STACK, "namespaces", str(namespaces)), proj.directory,
+              proj.env, proj.log)
+        log(f"{side} ({root.name}): {namespaces} namespaces made in {made:.1f} s; preview")
         preview = timed(proj.pulumi, PREVIEW, proj.directory, proj.env, proj.log, plane)
         log(f"{side}: preview {preview['wall']:.1f} s; up")
         up = timed(proj.pulumi, UP, proj.directory, proj.env, proj.log, plane)
         log(f"{side}: up {up['wall']:.1f} s")
         check_cluster(plane, names)
-        result = {**{f"preview_{k}": v for k, v in preview.items()}, **{f"up_{k}": v for k, v in up.items()}}
+        created = re.findall(r"(?m)^\s+\+ (\d+) created$", proj.log.read_text())
+        result = {"created": float(created[-1]) if created else 0.0,
+                  **{f"preview_{k}": v for k, v in preview.items()}, **{f"up_{k}": v for k, v in up.items()}}
         print(f"# run {side} {namespaces}: {json.dumps({k: round(v, 2) for k, v in result.items()})}", flush=True)
         return result
     finally:
@@ -231,24 +238,23 @@ def sidebyside(bin_dir: Path, work: Path, counts: Sequence[int], runs: int) -> N
     print(f"# side by side: component_program vs baseline_program (bench/scale_bench.py), 1 registry, {runs} "
           "interleaved run(s) per side, each on a fresh control plane and stack; seconds, median (min)")
     print(f"# commands: pulumi {' '.join(PREVIEW)}  then  pulumi {' '.join(UP)}")
-    rows = []
+    print("| namespaces | command | resources created, component/baseline | component wall s | baseline wall s "
+          "| wall ratio [per run] | component CPU s | baseline CPU s | CPU ratio [per run] "
+          "| cluster CPU s, component | cluster CPU s, baseline |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for namespaces in counts:
         counter = [0]
         results = interleaved({side: (lambda side=side: side_run(bin_dir, work, side, namespaces, counter))
                                for side in ("component", "baseline")}, runs)
         comp, base = results["component"], results["baseline"]
+        created = f"{int(comp[0]['created'])}/{int(base[0]['created'])}"
         for step in ("preview", "up"):
-            rows.append(
-                f"| {namespaces} | {step} | {med_min([r[f'{step}_wall'] for r in comp])} "
-                f"| {med_min([r[f'{step}_wall'] for r in base])} | {ratio_cell(comp, base, f'{step}_wall')} "
-                f"| {med_min([r[f'{step}_cpu'] for r in comp])} | {med_min([r[f'{step}_cpu'] for r in base])} "
-                f"| {ratio_cell(comp, base, f'{step}_cpu')} | {med_min([r[f'{step}_cluster_cpu'] for r in comp])} "
-                f"| {med_min([r[f'{step}_cluster_cpu'] for r in base])} |")
-    print("| namespaces | command | component wall s | baseline wall s | wall ratio [per run] | component CPU s "
-          "| baseline CPU s | CPU ratio [per run] | cluster CPU s, component | cluster CPU s, baseline |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        print(row, flush=True)
+            print(f"| {namespaces} | {step} | {created} | {med_min([r[f'{step}_wall'] for r in comp])} "
+                  f"| {med_min([r[f'{step}_wall'] for r in base])} | {ratio_cell(comp, base, f'{step}_wall')} "
+                  f"| {med_min([r[f'{step}_cpu'] for r in comp])} | {med_min([r[f'{step}_cpu'] for r in base])} "
+                  f"| {ratio_cell(comp, base, f'{step}_cpu')} "
+                  f"| {med_min([r[f'{step}_cluster_cpu'] for r in comp])} "
+                  f"| {med_min([r[f'{step}_cluster_cpu'] for r in base])} |", flush=True)
 
 
 # --- rotation -----------------------------------------------------------------------------------------------------
