@@ -447,6 +447,136 @@ def parse_value(raw: bytes, levels: int, select: Optional[Callable[[str], int]] 
     return node
 
 
+# ---- the fast path: the same tree from the C parser, for documents where it and Go cannot disagree
+#
+# Python's json scanner (json/scanner.c, strict) accepts exactly RFC 8259's grammar with the same whitespace, escapes
+# and number syntax as Go's scanner, plus NaN/Infinity/-Infinity, which parse_constant refuses here. It differs
+# from Go only in what it decodes: invalid UTF-8 (not in an ASCII file), lone surrogate escapes (a file with any
+# `\uD8..`-`\uDF..` escape is left to the exact reader), numbers (converted here with float, which never fails) and
+# depth (its recursion guard, or none; a file with at most MAX_NESTING_DEPTH `{`/`[` cannot nest deeper than Go
+# allows). So for an ASCII file with neither, a value the C scanner reads from a position is one the exact reader
+# reads from there too, with the same end and kind, and strings decode alike (object_pairs_hook keeps repeated
+# keys, in order). fast_top walks the top-level and auths objects with the exact reader's own steps and hands every
+# other value to the C scanner; an entry keeps the scanner's (key, value) pairs for Node.strings() and gets its
+# member nodes from the exact reader only if something asks for them. Any failure or doubt returns None, and the
+# exact reader decides (and says why it rejects). tests/node/test_node_agent_fast_json.py runs both on every
+# hostile case of the tests and on random documents.
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_KEY_COLON = re.compile(rb"(" + _STRING.pattern + rb")[ \t\n\r]*:[ \t\n\r]*")  # _key's steps in one match
+_NEXT = re.compile(rb"[ \t\n\r]*(?:(,)[ \t\n\r]*|\})")  # after a member: ',' and the next key, or '}'
+
+
+class _Pairs(list):  # type: ignore[type-arg]
+    """An object as the C scanner read it: its (key, value) pairs in file order, repeats included."""
+
+    __slots__ = ()
+
+
+_KINDS = {str: '"', type(None): "n", True: "t", False: "f", float: "0", _Pairs: "{", list: "["}
+
+
+def _kind_of(value: Any) -> str:
+    return _KINDS[value] if value is True or value is False else _KINDS[type(value)]
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+_SCAN: List[Any] = []  # [the C scanner, or None when this Python has none]
+
+
+def _c_scanner() -> Optional[Callable[[str, int], Tuple[Any, int]]]:
+    if not _SCAN:
+        from json import scanner
+
+        make = scanner.c_make_scanner
+        _SCAN.append(None if make is None else make(json.JSONDecoder(
+            object_pairs_hook=_Pairs, parse_int=float, parse_float=float, parse_constant=_refuse_constant,
+            strict=True)))
+    return _SCAN[0]
+
+
+class _ScannedEntry(Node):
+    """An object looked into one level (an auths entry) as the C scanner read it: strings() from its pairs,
+    members (exactly as the exact reader makes them) only when asked for."""
+
+    __slots__ = ("pairs", "_raw", "_depth", "_members", "_strings")
+
+    def __init__(self, start: int, end: int, pairs: List[Tuple[str, Any]], raw: bytes, depth: int) -> None:
+        self.start, self.end, self.kind = start, end, "{"
+        self.pairs, self._raw, self._depth, self._members = pairs, raw, depth, None
+        self._strings: Optional[List[Tuple[str, str, Optional[str]]]] = None
+
+    @property  # type: ignore[override]
+    def members(self) -> List[Member]:
+        if self._members is None:
+            self._members = _object(self._raw, self.start, self._depth, lambda _key: 0).members
+        return self._members  # type: ignore[return-value]
+
+    @members.setter
+    def members(self, value: Optional[List[Member]]) -> None:
+        self._members = value
+
+    def strings(self, raw: bytes) -> Optional[List[Tuple[str, str, Optional[str]]]]:
+        if self._strings is None:
+            self._strings = [(key, _kind_of(value), value if type(value) is str else None) for key, value in self.pairs]
+        return self._strings
+
+
+def fast_top(raw: bytes, select: Callable[[str], int]) -> Optional[Node]:
+    """parse_value(raw, 1, select) for a top-level object, by the C scanner where it provably agrees; else None."""
+    scan = _c_scanner()
+    if (scan is None or not raw.isascii() or raw.count(b"{") + raw.count(b"[") > MAX_NESTING_DEPTH
+            or _SURROGATE_ESCAPE.search(raw)):
+        return None
+    try:
+        pos = _ws(raw, 0)
+        if raw[pos:pos + 1] != b"{":
+            return None
+        top = _fast_object(raw, raw.decode("ascii"), pos, 0, select, scan)
+        if _ws(raw, top.end) != len(raw):
+            return None
+    except Exception:  # noqa: BLE001 - any doubt: the exact reader decides
+        return None
+    return top
+
+
+def _fast_object(raw: bytes, text: str, pos: int, depth: int, levels_of: Callable[[str], int],
+                 scan: Callable[[str, int], Tuple[Any, int]]) -> Node:
+    """_object's steps, each member's value read by _fast_value."""
+    if depth >= MAX_NESTING_DEPTH:
+        raise KubeletRejects(f"nested deeper than {MAX_NESTING_DEPTH} levels")
+    members: List[Member] = []
+    cursor = _ws(raw, pos + 1)
+    if raw[cursor:cursor + 1] == b"}":
+        return Node(pos, cursor + 1, "{", members)
+    while True:
+        match = _KEY_COLON.match(raw, cursor)
+        if match is None:
+            raise _reject_at(raw, cursor, "a string key")
+        value_start = match.end()
+        key_end = match.end(1)
+        key = go_string(raw[cursor + 1:key_end - 1])
+        levels = levels_of(key)
+        if levels > 1 and raw[value_start:value_start + 1] == b"{":
+            value = _fast_object(raw, text, value_start, depth + 1, lambda _key: levels - 1, scan)
+        else:
+            parsed, end = scan(text, value_start)
+            if levels == 1 and type(parsed) is _Pairs:
+                value = _ScannedEntry(value_start, end, parsed, raw, depth + 1)
+            else:
+                value = Node(value_start, end, _kind_of(parsed))
+        members.append(Member(cursor, key_end, key, value))
+        match = _NEXT.match(raw, value.end)
+        if match is None:
+            raise _reject_at(raw, value.end, "',' or '}'")
+        if match.group(1) is None:
+            return Node(pos, match.end(), "{", members)
+        cursor = match.end()
+
+
 def go_string(inner: bytes) -> str:
     """The text of a JSON string's content (quotes stripped) as Go decodes it (encoding/json decode.go unquote)."""
     if b"\\" not in inner:
@@ -553,12 +683,16 @@ class KubeletView:
             self.entries[member.key] = (obj, index)
 
 
+def _top_levels(key: str) -> int:
+    return 2 if fills(key, _TOP_FIELDS) else 0
+
+
 def kubelet_view(raw: bytes, legacy: bool = False) -> KubeletView:
     """Read config.json bytes (legacy: a .dockercfg, the auths map alone) exactly as the kubelet does."""
     if legacy:
         top = parse_value(raw, 2)
     else:
-        top = parse_value(raw, 1, lambda key: 2 if fills(key, _TOP_FIELDS) else 0)
+        top = fast_top(raw, _top_levels) or parse_value(raw, 1, _top_levels)
     view = KubeletView(raw, top)
     if top.kind == "n":
         return view
@@ -607,8 +741,18 @@ def wanted_digest(value: Wanted) -> str:
 
 def digest(entry: Entry) -> str:
     """Return the sha256 of an entry's canonical JSON (how we recognise a value we wrote)."""
-    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _canonical_encoder().encode(entry)
     return sha256_hex(canonical.encode("utf-8", "surrogatepass"))
+
+
+_CANONICAL: List[json.JSONEncoder] = []
+
+
+def _canonical_encoder() -> json.JSONEncoder:
+    """The encoder json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on every call."""
+    if not _CANONICAL:
+        _CANONICAL.append(json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return _CANONICAL[0]
 
 
 _SHA256: Optional[Callable[[bytes], Any]] = None
