@@ -75,8 +75,9 @@ UP = ("up", "--stack", STACK, "--yes", "--skip-preview", "--non-interactive", "-
 
 
 def log(message: str) -> None:
-    """Progress, on stderr (stdout is the report)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    """Progress, on stderr (stdout is the report), with the machine's load (other work shares these cores)."""
+    load = Path("/proc/loadavg").read_text().split()[0]
+    print(f"[{time.strftime('%H:%M:%S')} load {load}] {message}", file=sys.stderr, flush=True)
 
 
 # --- measuring one CLI command ------------------------------------------------------------------------------------
