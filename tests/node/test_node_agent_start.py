@@ -4,6 +4,7 @@ when it is in the plain form the DaemonSet uses (and then exactly as argparse re
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,22 @@ def test_a_take_over_still_narrows_the_state_after_config(tmp_path: Path, monkey
     # The intent state accepts the displaced value too; the final one, written after config.json, does not.
     assert [call for call in calls if call.startswith("rename")] == [
         f"rename {MODULE.STATE_NAME}", "rename config.json", f"rename {MODULE.STATE_NAME}"]
+
+
+TEXTS = ["", "a", "robot", 'q"\\/', "\x00\x1f\x7f", "\u00e9\u20ac", "\U0001f600", "\ud800", "\u2028", "<&>"]
+
+
+def test_string_object_is_json_dumps() -> None:
+    rng = random.Random(5)
+    for _ in range(500):
+        entry = {rng.choice(TEXTS) + rng.choice(TEXTS): rng.choice(TEXTS) + rng.choice(TEXTS)
+                 for _ in range(rng.randint(0, 5))}
+        for separators in ((",", ":"), (", ", ": ")):
+            for ascii_only in (True, False):
+                for sort_keys in (False, True):
+                    assert MODULE.string_object(entry, *separators, ascii_only=ascii_only, sort_keys=sort_keys) == \
+                        json.dumps(entry, separators=separators, ensure_ascii=ascii_only, sort_keys=sort_keys)
+        for indent in ("  ", "\t", "    ", ""):
+            assert MODULE.string_object(entry, ",", ": ", indent=indent) == json.dumps(entry, indent=indent)
+    for other in ({"a": None}, {"a": 1}, {"a": {"b": "c"}}, {"a": ["b"]}, {1: "a"}):
+        assert MODULE.string_object(other, ",", ":") is None

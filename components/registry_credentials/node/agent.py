@@ -741,8 +741,29 @@ def wanted_digest(value: Wanted) -> str:
 
 def digest(entry: Entry) -> str:
     """Return the sha256 of an entry's canonical JSON (how we recognise a value we wrote)."""
-    canonical = _canonical_encoder().encode(entry)
+    canonical = string_object(entry, ",", ":", ascii_only=False, sort_keys=True)
+    if canonical is None:
+        canonical = _canonical_encoder().encode(entry)
     return sha256_hex(canonical.encode("utf-8", "surrogatepass"))
+
+
+def string_object(entry: Dict[str, Any], item_separator: str, key_separator: str, ascii_only: bool = True,
+                  sort_keys: bool = False, indent: Optional[str] = None) -> Optional[str]:
+    """json.dumps(entry, separators=(item_separator, key_separator), ensure_ascii=ascii_only, sort_keys=sort_keys,
+    indent=indent) of an object of strings, without the encoder json.dumps builds per call (a dozen µs each, for
+    every entry); None when a key or value is not a str (then call json.dumps). With indent the separators are
+    json.dumps's own for it (',' and ': ')."""
+    quote = json.encoder.encode_basestring_ascii if ascii_only else json.encoder.encode_basestring
+    parts = []
+    for key, value in sorted(entry.items()) if sort_keys else entry.items():
+        if type(key) is not str or type(value) is not str:
+            return None
+        parts.append(quote(key) + key_separator + quote(value))
+    if not parts:
+        return "{}"
+    if indent is None:
+        return "{" + item_separator.join(parts) + "}"
+    return "{\n" + indent + (",\n" + indent).join(parts) + "\n}"
 
 
 _CANONICAL: List[json.JSONEncoder] = []
@@ -849,9 +870,13 @@ class _Layout:
     def entry(self, entry: Entry, compact: bool) -> bytes:
         """Our entry as a value in this object."""
         if compact or self.indent is None:
-            spaced = self.colon.endswith(b" ") and not compact
-            return json.dumps(entry, separators=(", ", ": ") if spaced else (",", ":")).encode("ascii")
-        text = json.dumps(entry, indent=self.unit.decode("ascii"))
+            separators = (", ", ": ") if self.colon.endswith(b" ") and not compact else (",", ":")
+            text = string_object(entry, *separators)
+            return (json.dumps(entry, separators=separators) if text is None else text).encode("ascii")
+        unit = self.unit.decode("ascii")
+        text = string_object(entry, ",", ": ", indent=unit)
+        if text is None:
+            text = json.dumps(entry, indent=unit)
         return text.replace("\n", "\n" + self.indent.decode("ascii")).encode("ascii")
 
 
@@ -901,7 +926,10 @@ class NodeFile:
     def raw_value(self, key: str) -> bytes:
         """The bytes of key's current value."""
         value = self.values[key]
-        return value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode("ascii")
+        if isinstance(value, bytes):
+            return value
+        text = string_object(value, ",", ":")
+        return (json.dumps(value, separators=(",", ":")) if text is None else text).encode("ascii")
 
     def set_entry(self, key: str, entry: Wanted) -> None:
         """Make key hold our entry (string fields are laid out like the neighbours; bytes are written as they are)."""
