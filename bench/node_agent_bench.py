@@ -3,7 +3,9 @@
 Run: `./venv/bin/python bench/node_agent_bench.py [--runs N]`. Not a test: numbers depend on the machine.
 `--floor` instead runs the agent and a floor script side by side (interleaved fresh processes, see
 measure_floor): median (min) per side, the ratio per run, and peak RSS; `--compare OLD_AGENT.py` adds a third
-side, another copy of the agent (e.g. `git show HEAD~3:components/registry_credentials/node/agent.py`).
+side, another copy of the agent (e.g. `git show HEAD~3:components/registry_credentials/node/agent.py`), and
+`--cached` one more: the agent imported from its cached bytecode (`python3 -c "import node_agent; ..."`), which
+shows what compiling the script on every start (as `python3 node_agent.py` does) costs.
 `--memory` instead prints the peak RSS of one sync at the largest inputs the agent accepts (each size cap
 reached in bytes or in JSON items, alone and all at once) against the pod's memory limit.
 Columns (medians of N runs, milliseconds):
@@ -258,7 +260,10 @@ if data != raw:
 """
 
 
-def measure_floor(base: Path, agents: Dict[str, Path], runs: int) -> None:
+CACHED = "import sys; sys.path.insert(0, {directory!r}); import node_agent; sys.exit(node_agent.main())"
+
+
+def measure_floor(base: Path, agents: Dict[str, Path], runs: int, cached: bool = False) -> None:
     """Agent(s) and floor script side by side: fresh processes, interleaved run by run, per size and phase.
 
     first: a sync into a fresh kubelet root holding a small foreign config.json (a new root per run);
@@ -285,7 +290,16 @@ def measure_floor(base: Path, agents: Dict[str, Path], runs: int) -> None:
     def floor_command(source: Path, root: Path) -> List[str]:
         return [sys.executable, "-c", FLOOR, str(source), str(root)]
 
-    names = list(agents)
+    commands = {name: agent_command(path) for name, path in agents.items()}
+    if cached:
+        directory = base / "cached"
+        directory.mkdir()
+        (directory / "node_agent.py").write_bytes(AGENT.read_bytes())
+        code = CACHED.format(directory=str(directory))
+        commands["agent cached"] = lambda source, root: [
+            sys.executable, "-c", code, "--source", str(source), "--kubelet-root", str(root), "--once",
+            "--owner-id", "bench", "--ready-file", ""]
+    names = list(commands)
     cols = ["registries", "sync"] + [f"{name} ms" for name in names] + ["floor ms"]
     cols += [f"{name} / floor" for name in names] + [f"{name} RSS MiB" for name in names] + ["floor RSS MiB"]
     print(f"# {runs} runs per side, interleaved ({', '.join(names)}, floor); ms and ratio: median (min), "
@@ -295,7 +309,7 @@ def measure_floor(base: Path, agents: Dict[str, Path], runs: int) -> None:
     for count in SIZES:
         source = make_source(base, count)
         for phase in ("first", "steady"):
-            sides = {name: side(agent_command(path), source, phase, name) for name, path in agents.items()}
+            sides = {name: side(command, source, phase, name.replace(" ", "-")) for name, command in commands.items()}
             sides["floor"] = side(floor_command, source, phase, "floor")
             got = interleaved(sides, runs)
             cells = [str(count), phase] + [med_min([r["ms"] for r in got[name]], 1) for name in names + ["floor"]]
@@ -311,6 +325,7 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="only the peak RSS at the largest accepted inputs")
     parser.add_argument("--floor", action="store_true", help="the agent against the floor script, side by side")
     parser.add_argument("--compare", type=Path, default=None, help="with --floor: another agent.py as a third side")
+    parser.add_argument("--cached", action="store_true", help="with --floor: also the agent from cached bytecode")
     options = parser.parse_args()
     runs = options.runs
     if options.floor:
@@ -319,7 +334,7 @@ def main() -> None:
         if options.compare:
             agents["compared"] = options.compare.resolve()
         with tempfile.TemporaryDirectory() as scratch:
-            measure_floor(Path(scratch), agents, runs)
+            measure_floor(Path(scratch), agents, runs, options.cached)
         return
     agent = load_agent()
     if options.memory:
