@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .checks.names import label_value
-from .outputs import without_resources
+from .outputs import after, without_resources
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -52,7 +52,7 @@ class Children:
         """`value`, as an Output that resolves only once every live-state check has passed."""
         if self._gate is None:
             return value
-        return pulumi.Output.all(value, self._gate).apply(lambda values: values[0])
+        return after(self._gate, value)
 
     def opts(self, *depends_on: Optional[pulumi.Resource], **extra: Any) -> pulumi.ResourceOptions:
         """Options of one child: parented to the component, after `depends_on` and the component's own."""
