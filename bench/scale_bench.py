@@ -6,21 +6,21 @@ process, (a) the RegistryCredentials component and (b) a minimal hand-written pr
 Secrets and patches without the component, and prints time and peak memory of the registration phase (imports
 excluded) and the component/baseline ratio. Usage:
 
-    venv/bin/python bench/scale_bench.py                 # the default matrix, 3 runs each, medians
+    venv/bin/python bench/scale_bench.py                 # the default matrix, 3 interleaved runs each
     venv/bin/python bench/scale_bench.py --runs 5 --namespaces 10 100 1000 --registries 1 10 100
 """
 
 import argparse
 import base64
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from typing import Dict, List
+
+from sidebyside import header, interleaved, med_min, ratio_cell
 
 
 def registries(count: int) -> List[dict]:
@@ -96,18 +96,15 @@ def child(kind: str, namespaces: int, registry_count: int) -> Dict[str, float]:
     return {"seconds": seconds, "peak_mib": peak, "records": len(run.records)}
 
 
-def measure(kind: str, namespaces: int, registry_count: int, runs: int) -> Dict[str, float]:
-    """Median of `runs` fresh processes."""
-    results = []
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, __file__, "--child", kind, str(namespaces), str(registry_count)],
-                             capture_output=True, text=True, check=True)
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+def one_run(kind: str, namespaces: int, registry_count: int) -> Dict[str, float]:
+    """One fresh process running one program."""
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(namespaces), str(registry_count)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    """Print the benchmark table."""
+    """Print the benchmark table: every case's programs run interleaved, fresh processes each."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--namespaces", type=int, nargs="+", default=[10, 100, 1000])
@@ -118,21 +115,28 @@ def main() -> None:
         kind, namespaces, registry_count = args.child
         print(json.dumps(child(kind, int(namespaces), int(registry_count))))
         return
-    print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, median of "
-          f"{args.runs} fresh processes. Time and peak RSS growth of the registration phase (imports excluded).")
+    print(header(f"registration under Pulumi's mocks, {args.runs} interleaved fresh processes per program, "
+                 "median (min); time and peak RSS growth of the registration phase (imports excluded)"))
     print("# baseline: the same resources hand-written (Secret + live read + patch per namespace);")
     print("# naive: hand-written without the live read (what clobbers others' pull secrets).")
     print("| namespaces | registries | registrations comp/base/naive | component s | baseline s | naive s "
-          "| time ratio vs baseline | vs naive | component MiB | baseline MiB | memory ratio | component ms/ns |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| time comp/base per run | comp/naive | component MiB | baseline MiB | memory comp/base | "
+          "component ms/ns | baseline ms/ns |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     cases = [(n, 1) for n in args.namespaces] + [(100, r) for r in args.registries if r != 1]
     for namespaces, registry_count in cases:
-        comp, base, naive = (measure(kind, namespaces, registry_count, args.runs) for kind in PROGRAMS)
-        print(f"| {namespaces} | {registry_count} | {int(comp['records'])}/{int(base['records'])}/"
-              f"{int(naive['records'])} | {comp['seconds']:.2f} | {base['seconds']:.2f} | {naive['seconds']:.2f} "
-              f"| {comp['seconds'] / base['seconds']:.2f} | {comp['seconds'] / naive['seconds']:.2f} "
-              f"| {comp['peak_mib']:.1f} | {base['peak_mib']:.1f} | {comp['peak_mib'] / base['peak_mib']:.2f} "
-              f"| {1000 * comp['seconds'] / namespaces:.2f} |", flush=True)
+        sides = {kind: (lambda k=kind: one_run(k, namespaces, registry_count)) for kind in PROGRAMS}
+        runs = interleaved(sides, args.runs)
+        comp, base, naive = runs["component"], runs["baseline"], runs["naive"]
+        seconds = {kind: [r["seconds"] for r in results] for kind, results in runs.items()}
+        mib = {kind: [r["peak_mib"] for r in results] for kind, results in runs.items()}
+        print(f"| {namespaces} | {registry_count} | {int(comp[0]['records'])}/{int(base[0]['records'])}/"
+              f"{int(naive[0]['records'])} | {med_min(seconds['component'])} | {med_min(seconds['baseline'])} "
+              f"| {med_min(seconds['naive'])} | {ratio_cell(comp, base, 'seconds')} "
+              f"| {ratio_cell(comp, naive, 'seconds')} | {med_min(mib['component'], 1)} "
+              f"| {med_min(mib['baseline'], 1)} | {ratio_cell(comp, base, 'peak_mib')} "
+              f"| {1000 * statistics.median(seconds['component']) / namespaces:.2f} "
+              f"| {1000 * statistics.median(seconds['baseline']) / namespaces:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
