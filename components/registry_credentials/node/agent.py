@@ -521,7 +521,8 @@ class _ScannedEntry(Node):
 
     def strings(self, raw: bytes) -> Optional[List[Tuple[str, str, Optional[str]]]]:
         if self._strings is None:
-            self._strings = [(key, _kind_of(value), value if type(value) is str else None) for key, value in self.pairs]
+            self._strings = [(key, '"', value) if type(value) is str else (key, _kind_of(value), None)
+                             for key, value in self.pairs]
         return self._strings
 
 
@@ -664,7 +665,7 @@ def entry_fields(raw: bytes, node: Node, key: str) -> Dict[str, str]:
         raise KubeletRejects(f"the auths entry {_shown_key(key)} is not an object", syntax=False)
     fields: Dict[str, str] = {}
     for member_key, kind, text in items:
-        name = fills(member_key, _ENTRY_FIELDS)
+        name = member_key if member_key in _ENTRY_FIELDS else fills(member_key, _ENTRY_FIELDS)
         if name is None or kind == "n":
             continue
         if text is None:
