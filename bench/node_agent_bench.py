@@ -295,6 +295,9 @@ def measure_floor(base: Path, agents: Dict[str, Path], runs: int, cached: bool =
         directory = base / "cached"
         directory.mkdir()
         (directory / "node_agent.py").write_bytes(AGENT.read_bytes())
+        import py_compile  # written here: PYTHONDONTWRITEBYTECODE would keep the import from caching it
+
+        py_compile.compile(str(directory / "node_agent.py"), doraise=True)
         code = CACHED.format(directory=str(directory))
         commands["agent cached"] = lambda source, root: [
             sys.executable, "-c", code, "--source", str(source), "--kubelet-root", str(root), "--once",
