@@ -82,6 +82,10 @@ def child(kind: str, namespaces: int, registry_count: int) -> Dict[str, float]:
     import asyncio
 
     import pulumi_kubernetes  # noqa: F401  (imports are not what we measure)
+    import pulumi_kubernetes.core.v1  # noqa: F401  (loaded lazily on first use, by both programs)
+
+    if kind == "component":
+        import registry_credentials.component  # noqa: F401  (our own modules: imports, not registration)
 
     from registry_credentials.cli.mockrun import run_program
 
