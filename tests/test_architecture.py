@@ -109,7 +109,10 @@ def violations(internal: Graph, external: Graph) -> List[str]:
         leaf = f"{module.rsplit('.', 1)[-1]}.py"
         if names & PULUMI and allowed != "yes" and f"`{leaf}`" not in allowed:
             problems.append(f"{module} imports {sorted(names & PULUMI)} but is pure")
-    beyond_stdlib = internal.get(AGENT, set()) | (external.get(AGENT, set()) - set(sys.stdlib_module_names))
+    # hashlib's C accelerators (`_sha2` from 3.12, `_sha256` before) ship with CPython but are not in
+    # sys.stdlib_module_names (python/cpython#101924 renamed them; the list leaves private C modules out).
+    stdlib = set(sys.stdlib_module_names) | {"_sha2", "_sha256"}
+    beyond_stdlib = internal.get(AGENT, set()) | (external.get(AGENT, set()) - stdlib)
     if beyond_stdlib:
         problems.append(f"{AGENT} imports {sorted(beyond_stdlib)}")
     problems += [f"import cycle: {' -> '.join(cycle)}" for cycle in cycles(internal)]
