@@ -5,7 +5,9 @@ Run: `./venv/bin/python bench/node_agent_bench.py [--runs N]`. Not a test: numbe
 measure_floor): median (min) per side, the ratio per run, and peak RSS; `--compare OLD_AGENT.py` adds a third
 side, another copy of the agent (e.g. `git show HEAD~3:components/registry_credentials/node/agent.py`), and
 `--cached` one more: the agent imported from its cached bytecode (`python3 -c "import node_agent; ..."`), which
-shows what compiling the script on every start (as `python3 node_agent.py` does) costs.
+shows what compiling the script on every start (as `python3 node_agent.py` does) costs. `--instructions` counts
+each side's instructions once under valgrind (callgrind) instead of timing it: deterministic, so it still
+compares on a machine too loaded for wall times (and the pod's 100m CPU limit makes CPU the cost that counts).
 `--memory` instead prints the peak RSS of one sync at the largest inputs the agent accepts (each size cap
 reached in bytes or in JSON items, alone and all at once) against the pod's memory limit.
 Columns (medians of N runs, milliseconds):
@@ -263,7 +265,18 @@ if data != raw:
 CACHED = "import sys; sys.path.insert(0, {directory!r}); import node_agent; sys.exit(node_agent.main())"
 
 
-def measure_floor(base: Path, agents: Dict[str, Path], runs: int, cached: bool = False) -> None:
+def count_instructions(args: List[str]) -> Tuple[float, int]:
+    """Instructions (millions) one run of a command executes, counted by valgrind's callgrind; (count, 0)."""
+    result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *args],
+                            capture_output=True, text=True, check=False)
+    found = [line for line in result.stderr.splitlines() if "Collected :" in line]
+    if result.returncode != 0 or not found:
+        raise SystemExit(f"{args} under valgrind: exit {result.returncode}\n{result.stderr[-2000:]}")
+    return int(found[-1].split()[-1]) / 1e6, 0
+
+
+def measure_floor(base: Path, agents: Dict[str, Path], runs: int, cached: bool = False,
+                  instructions: bool = False) -> None:
     """Agent(s) and floor script side by side: fresh processes, interleaved run by run, per size and phase.
 
     first: a sync into a fresh kubelet root holding a small foreign config.json (a new root per run);
@@ -279,6 +292,8 @@ def measure_floor(base: Path, agents: Dict[str, Path], runs: int, cached: bool =
         def measure() -> Dict[str, float]:
             counter[0] += 1
             root = fresh_root(base, f"{name}-{source.stem}-{phase}-{counter[0]}") if phase == "first" else steady_root
+            if instructions:
+                return {"ms": count_instructions(command(source, root))[0], "rss": 0.0}
             elapsed, peak = run_subprocess(command(source, root))
             return {"ms": elapsed * 1000, "rss": peak / 1024}
         return measure
@@ -303,9 +318,12 @@ def measure_floor(base: Path, agents: Dict[str, Path], runs: int, cached: bool =
             sys.executable, "-c", code, "--source", str(source), "--kubelet-root", str(root), "--once",
             "--owner-id", "bench", "--ready-file", ""]
     names = list(commands)
-    cols = ["registries", "sync"] + [f"{name} ms" for name in names] + ["floor ms"]
-    cols += [f"{name} / floor" for name in names] + [f"{name} RSS MiB" for name in names] + ["floor RSS MiB"]
-    print(f"# {runs} runs per side, interleaved ({', '.join(names)}, floor); ms and ratio: median (min), "
+    unit = "M instr" if instructions else "ms"
+    cols = ["registries", "sync"] + [f"{name} {unit}" for name in names] + [f"floor {unit}"]
+    cols += [f"{name} / floor" for name in names]
+    if not instructions:
+        cols += [f"{name} RSS MiB" for name in names] + ["floor RSS MiB"]
+    print(f"# {runs} runs per side, interleaved ({', '.join(names)}, floor); {unit} and ratio: median (min), "
           "then every run's ratio")
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" for _ in cols) + "|")
@@ -317,7 +335,8 @@ def measure_floor(base: Path, agents: Dict[str, Path], runs: int, cached: bool =
             got = interleaved(sides, runs)
             cells = [str(count), phase] + [med_min([r["ms"] for r in got[name]], 1) for name in names + ["floor"]]
             cells += [ratio_cell(got[name], got["floor"], "ms") for name in names]
-            cells += [f"{max(r['rss'] for r in got[name]):.1f}" for name in names + ["floor"]]
+            if not instructions:
+                cells += [f"{max(r['rss'] for r in got[name]):.1f}" for name in names + ["floor"]]
             print("| " + " | ".join(cells) + " |", flush=True)
 
 
@@ -329,6 +348,8 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="the agent against the floor script, side by side")
     parser.add_argument("--compare", type=Path, default=None, help="with --floor: another agent.py as a third side")
     parser.add_argument("--cached", action="store_true", help="with --floor: also the agent from cached bytecode")
+    parser.add_argument("--instructions", action="store_true",
+                        help="with --floor: count instructions under valgrind instead of timing (use --runs 1)")
     options = parser.parse_args()
     runs = options.runs
     if options.floor:
@@ -337,7 +358,7 @@ def main() -> None:
         if options.compare:
             agents["compared"] = options.compare.resolve()
         with tempfile.TemporaryDirectory() as scratch:
-            measure_floor(Path(scratch), agents, runs, options.cached)
+            measure_floor(Path(scratch), agents, runs, options.cached, options.instructions)
         return
     agent = load_agent()
     if options.memory:
