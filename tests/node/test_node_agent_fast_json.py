@@ -90,12 +90,13 @@ def test_the_fast_path_reads_every_hostile_document_as_the_exact_reader(name: st
 
 
 def test_the_fast_path_takes_most_hostile_documents_it_can(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Not vacuous: plain ASCII documents (repeats, nulls, case folds, numbers, odd spacing) go the fast way.
+    # Not vacuous: plain ASCII documents (repeats, nulls, case folds, numbers, odd spacing) go the fast way. (Deep
+    # ones, like depth-5000, may not: the C scanner's recursion guard stops short of Go's 10000 on some Pythons.)
     taken = [name for name, raw in HOSTILE if check(raw, monkeypatch)]
     assert len(taken) > 60, taken
     for name in ("table-auths-twice-merges", "table-registry-twice-last-wins-whole", "table-field-twice-last-wins",
-                 "table-AUTHS-then-auths-same-key-last-wins", "table-escaped-key-is-decoded", "table-1e999-ignored-field",
-                 "table-big-integer", "edits-tabs-crlf", "edits-irregular-gaps"):
+                 "table-AUTHS-then-auths-same-key-last-wins", "table-escaped-key-is-decoded",
+                 "table-1e999-ignored-field", "table-big-integer", "edits-tabs-crlf", "edits-irregular-gaps"):
         assert name in taken
 
 

@@ -3,12 +3,13 @@ when it is in the plain form the DaemonSet uses (and then exactly as argparse re
 """
 
 import json
+import math
 import os
 import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Any, List
 
 import pytest
 
@@ -181,3 +182,59 @@ def test_string_object_is_json_dumps() -> None:
             assert MODULE.string_object(entry, ",", ": ", indent=indent) == json.dumps(entry, indent=indent)
     for other in ({"a": None}, {"a": 1}, {"a": {"b": "c"}}, {"a": ["b"]}, {1: "a"}):
         assert MODULE.string_object(other, ",", ":") is None
+
+
+def _plain_by_the_book(value: Any, depth_limit: int) -> bool:
+    """_plain as first written: every item on the stack."""
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, (dict, list)):
+            if depth > depth_limit:
+                return False
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            return False
+    return True
+
+
+def test_plain_is_the_plain_check() -> None:
+    rng = random.Random(11)
+    scalars = [None, True, 0, 1.5, "x", float("nan"), float("inf"), -float("inf")]
+
+    def make(depth: int) -> Any:
+        roll = rng.random()
+        if depth > 10 or roll < 0.4:
+            return rng.choice(scalars[:5]) if rng.random() < 0.97 else rng.choice(scalars)
+        children = [make(depth + 1) for _ in range(rng.randint(0, 3))]
+        return children if roll < 0.7 else {str(n): child for n, child in enumerate(children)}
+
+    for _ in range(3000):
+        value = make(0)
+        for limit in (1, 3, 8):
+            assert MODULE._plain(value, limit) == _plain_by_the_book(value, limit)
+
+
+def test_shared_digests_are_the_digests() -> None:
+    raw = json.dumps({"auths": {
+        "same": {"username": "u", "password": "p", "auth": "dTpw"},
+        "reordered": {"auth": "dTpw", "username": "u"},
+        "other": {"username": "v"},
+        "with-null": {"username": "u", "email": None},
+        "nested": {"username": "u", "x": {"y": 1}},
+        "escaped": {"username": "\u00e9\"", "auth": "dTpw"},
+    }}).encode()
+    wanted = {"same": {"username": "u", "password": "p", "auth": "dTpw"},
+              "reordered": {"username": "u", "auth": "dTpw"}, "other": {"username": "w"},
+              "with-null": {"username": "u"}, "nested": {"username": "u"},
+              "escaped": {"username": "\u00e9\"", "auth": "dTpw"},
+              "absent": {"username": "u"}}
+    digests = {key: MODULE.wanted_digest(entry) for key, entry in wanted.items()}
+    shared = MODULE.NodeFile(MODULE.kubelet_view(raw))
+    shared.share_digests(wanted, digests)
+    plain = MODULE.NodeFile(MODULE.kubelet_view(raw))
+    for key in wanted:
+        assert shared.digest(key) == plain.digest(key)
+        assert shared.original_digest(key) == plain.original_digest(key)
+    assert shared.digest("same") == digests["same"] and shared.digest("reordered") == digests["reordered"]
+    assert shared.digest("other") != digests["other"]

@@ -943,6 +943,21 @@ class NodeFile:
             return self._digests[key]
         return value_digest(value)
 
+    def share_digests(self, entries: Dict[str, Wanted], digests: Dict[str, str]) -> None:
+        """Take digests[key] as the digest of key's value in the file where that value reads as entries[key]:
+        node_digest() of an object of strings is digest() of its decoded fields, so equal fields need no second
+        hash (a steady sync finds every entry as it wants it)."""
+        if self.view is None:
+            return
+        for key, entry in entries.items():
+            node = self._nodes.get(key)
+            if node is None or key in self._digests or not isinstance(entry, dict) or node.kind != "{":
+                continue
+            items = node.strings(self.view.raw)
+            if items is not None and all(kind == '"' for _, kind, _ in items) and \
+                    {name: text for name, _, text in items} == entry:
+                self._digests[key] = digests[key]
+
     def raw_value(self, key: str) -> bytes:
         """The bytes of key's current value."""
         value = self.values[key]
@@ -1426,15 +1441,18 @@ def _is_digest(value: Any) -> bool:
 
 def _plain(value: Any, depth_limit: int) -> bool:
     """True when value nests at most depth_limit deep and holds no NaN or infinity (it must render as JSON)."""
-    todo = [(value, 1)]
+    if not isinstance(value, (dict, list)):
+        return not (isinstance(value, float) and not math.isfinite(value))
+    todo = [(value, 1)]  # containers only: a scalar is checked where it is found
     while todo:
         item, depth = todo.pop()
-        if isinstance(item, (dict, list)):
-            if depth > depth_limit:
-                return False
-            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-        elif isinstance(item, float) and not math.isfinite(item):
+        if depth > depth_limit:
             return False
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)):
+                todo.append((child, depth + 1))
+            elif isinstance(child, float) and not math.isfinite(child):
+                return False
     return True
 
 
@@ -1557,6 +1575,7 @@ class Reconciler:
         """Reconcile: expire dead agents, detect hand edits, update ownership, write what we win."""
         wanted = desired or {}
         digests = {key: wanted_digest(entry) for key, entry in wanted.items()}
+        self.node.share_digests(wanted, digests)
         self._expire_agents(clock, wall, keep=self.owner if desired is not None else None)
         if desired is not None:
             self._register(lease, clock)
