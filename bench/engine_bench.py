@@ -240,9 +240,10 @@ def side_run(bin_dir: Path, work: Path, side: str, namespaces: int, counter: Lis
               proj.env, proj.log)
         log(f"{side} ({root.name}): {namespaces} namespaces made in {made:.1f} s; preview")
         preview = timed(proj.pulumi, PREVIEW, proj.directory, proj.env, proj.log, plane)
-        log(f"{side}: preview {preview['wall']:.1f} s; up")
+        log(f"{side}: preview {preview['wall']:.1f} s (CPU {preview['cpu']:.1f} s, cluster "
+            f"{preview['cluster_cpu']:.1f} s); up")
         up = timed(proj.pulumi, UP, proj.directory, proj.env, proj.log, plane)
-        log(f"{side}: up {up['wall']:.1f} s")
+        log(f"{side}: up {up['wall']:.1f} s (CPU {up['cpu']:.1f} s, cluster {up['cluster_cpu']:.1f} s)")
         check_cluster(plane, names)
         created = re.findall(r"(?m)^\s+\+ (\d+) created$", proj.log.read_text())
         result = {"created": float(created[-1]) if created else 0.0,
