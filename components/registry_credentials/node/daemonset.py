@@ -81,7 +81,7 @@ def _container(options: NodeBootstrap) -> Dict[str, Any]:
             "periodSeconds": 10,
         },
         # The limit covers the agent at its size caps with headroom (bench/node_agent_bench.py --memory: about
-        # 60 MiB peak with source, config.json and state all at their caps; 20 MiB for a typical node).
+        # 46 MiB peak with source, config.json and state all at their caps; 20 MiB for a typical node).
         "resources": {"requests": {"cpu": "5m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
         "securityContext": {
             "runAsUser": 0,
