@@ -69,7 +69,10 @@ def annotation_owners(managed_fields: Optional[Iterable[object]], keys: Iterable
 def field_of(entry: object, *names: str) -> Any:
     """The first present field of a dict or a Pulumi output object (live state arrives as either)."""
     for name in names:
-        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
+        # Output objects are dicts too, but their get() of a camelCase key logs a warning to the engine (generated
+        # pulumi_kubernetes outputs.py, ObjectMeta.__key_warning): two per namespace at every run. Their property
+        # getters answer the snake_case names, and nothing for others.
+        value = entry.get(name) if type(entry) is dict else getattr(entry, name, None)
         if value is not None:
             return value
     return None
