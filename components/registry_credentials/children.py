@@ -93,4 +93,3 @@ class Children:
             data=self.after_checks(data),
             opts=self.opts(*after),
         )
-
