@@ -415,11 +415,16 @@ def _value(raw: bytes, pos: int, depth: int, levels: int, select: Optional[Calla
     return Node(pos, end, kind)
 
 
-def _object(raw: bytes, pos: int, depth: int, levels_of: Callable[[str], int]) -> Node:
+def _open_object(raw: bytes, pos: int, depth: int) -> int:
+    """Where an object's first key (or its `}`) starts, once its depth is one the kubelet reads."""
     if depth >= MAX_NESTING_DEPTH:
         raise KubeletRejects(f"nested deeper than {MAX_NESTING_DEPTH} levels")
+    return _ws(raw, pos + 1)
+
+
+def _object(raw: bytes, pos: int, depth: int, levels_of: Callable[[str], int]) -> Node:
     members: List[Member] = []
-    cursor = _ws(raw, pos + 1)
+    cursor = _open_object(raw, pos, depth)
     if raw[cursor:cursor + 1] == b"}":
         return Node(pos, cursor + 1, "{", members)
     while True:
@@ -547,10 +552,8 @@ def fast_top(raw: bytes, select: Callable[[str], int]) -> Optional[Node]:
 def _fast_object(raw: bytes, text: str, pos: int, depth: int, levels_of: Optional[Callable[[str], int]],
                  levels: int, scan: Callable[[str, int], Tuple[Any, int]]) -> Node:
     """_object's steps (members looked into levels_of(key), or `levels`, deep), other values by the C scanner."""
-    if depth >= MAX_NESTING_DEPTH:
-        raise KubeletRejects(f"nested deeper than {MAX_NESTING_DEPTH} levels")
     members: List[Member] = []
-    cursor = _ws(raw, pos + 1)
+    cursor = _open_object(raw, pos, depth)
     if raw[cursor:cursor + 1] == b"}":
         return Node(pos, cursor + 1, "{", members)
     while True:
